@@ -1,0 +1,153 @@
+"""Audio I/O shared by every command: validated reading, mono/resample for the model,
+and atomic writing (temp file + rename, so a crash never leaves a half-written file)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import UserError
+
+MIN_RATE = 4000
+MAX_RATE = 768000
+MAX_CHANNELS = 64
+_TRUNCATED = re.compile(r"^data\s*:\s*\d+\s*\(should be", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A decoded file. ``samples`` is [frames, channels] float64, exactly as stored."""
+
+    samples: np.ndarray
+    sample_rate: int
+    subtype: str
+    format: str
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+
+def read_audio(path: str | os.PathLike, warn: Callable[[str], None] | None = None) -> Audio:
+    """Read and validate a file; bad input raises a one-line UserError.
+
+    Values beyond +-1 and digital silence are not errors: ``warn`` is told, and the caller
+    decides the recovery.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"input file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"input is a directory, not an audio file: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"input file is empty (0 bytes): {path}")
+    try:
+        info = sf.info(str(path))
+        if _TRUNCATED.search(info.extra_info or ""):
+            raise UserError(f"input file is truncated (its header promises more audio than it holds): {path}")
+        samples, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    except UserError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"cannot decode {path} as audio ({reason})") from None
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise UserError(f"sample rate {rate} Hz is not supported (allowed {MIN_RATE}..{MAX_RATE} Hz): {path}")
+    if samples.shape[1] > MAX_CHANNELS:
+        raise UserError(f"{samples.shape[1]} channels is more than the {MAX_CHANNELS} supported: {path}")
+    if samples.shape[0] == 0:
+        raise UserError(f"input has zero samples: {path}")
+    if not np.isfinite(samples).all():
+        raise UserError(f"input contains NaN or infinite samples: {path}")
+    audio = Audio(samples=samples, sample_rate=int(rate), subtype=info.subtype, format=info.format)
+    if warn is not None:
+        peak = float(np.abs(samples).max())
+        if peak == 0.0:
+            warn("input is digital silence; the continuation is effectively unconditional")
+        elif peak > 1.0:
+            warn(f"input peaks at {peak:.3g}, beyond +-1; the model hears it clipped to +-1, your samples are kept as they are")
+        if audio.channels > 2:
+            warn(f"input has {audio.channels} channels; the model hears a mono downmix and the continuation goes to every channel")
+    return audio
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """[frames, channels] -> [frames] by averaging channels."""
+    return samples.mean(axis=1) if samples.ndim == 2 else samples
+
+
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited resampling (soxr, high quality) along axis 0."""
+    if rate_in == rate_out:
+        return x
+    return soxr.resample(x, rate_in, rate_out, quality="HQ")
+
+
+def model_input(audio: Audio, model_rate: int) -> np.ndarray:
+    """Mono float32 at the model rate, clipped to +-1: what the network conditions on. [L]"""
+    mono = resample(to_mono(audio.samples), audio.sample_rate, model_rate)
+    return np.clip(mono, -1.0, 1.0).astype(np.float32)
+
+
+def load_mono(path: str | os.PathLike, rate: int) -> np.ndarray:
+    """Any readable file -> mono float32 at ``rate``. [L]"""
+    return model_input(read_audio(path), rate)
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (before any compute) if ``path`` cannot be created."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"output path is a directory: {path}")
+    if not parent.is_dir():
+        raise UserError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"output folder is not writable: {parent}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it into place only if the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None) -> None:
+    """Atomically write [frames] or [frames, channels]; format follows the file extension."""
+    path = Path(path)
+    fmt = sf.available_formats()
+    ext = path.suffix.lstrip(".").upper()
+    if ext not in fmt:
+        raise UserError(f"unsupported output extension {path.suffix!r}; use .wav or .flac")
+    if subtype is not None and not sf.check_format(ext, subtype):
+        subtype = None  # e.g. MP3 input written as FLAC: take the format's default subtype
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)
+
+
+def duration_ok(seconds: float, limit: float = 3600.0, name: str = "--seconds") -> float:
+    """Validate a positive, finite duration up to ``limit`` seconds."""
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > limit:
+        raise UserError(f"{name} must be a number in (0, {limit:g}], got {seconds}")
+    return float(seconds)

@@ -1,0 +1,178 @@
+"""Model files: our safetensors format, and safe import of reference DiffWave checkpoints.
+
+Our format: a safetensors file of the inference weights with metadata
+``{"format": "diffwave-extend/1", "config": ModelConfig JSON}``. Loading never unpickles.
+Reference files (lmnt-com/diffwave ``weights-*.pt``: a dict with ``model`` and ``params``)
+are read with ``torch.load(weights_only=True)``; their ``params`` (an ``AttrDict``) is mapped
+to a plain dict, and anything else that would need code to unpickle is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .errors import UserError
+from .model import DiffWave
+
+FORMAT = "diffwave-extend/1"
+SAFETENSORS_HEADER_LIMIT = 100_000_000
+
+
+class _ReferenceAttrDict:
+    """Stand-in for the reference ``diffwave.params.AttrDict``: builds a plain OrderedDict.
+
+    The weights-only unpickler fills dict items only into dict/OrderedDict instances, so the
+    allow-listed name constructs an OrderedDict; no code from the file is run.
+    """
+
+    def __new__(cls, *args):
+        return OrderedDict()
+
+
+_ReferenceAttrDict.__module__ = "diffwave.params"
+_ReferenceAttrDict.__qualname__ = _ReferenceAttrDict.__name__ = "AttrDict"
+
+
+def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Raise UserError naming the first missing, unexpected or wrongly shaped key."""
+    expected = model.state_dict()
+    for key, value in expected.items():
+        if key not in state:
+            raise UserError(f"model file is missing weight {key!r}")
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise UserError(
+                f"weight {key!r} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)}"
+            )
+    for key in state:
+        if key not in expected:
+            raise UserError(f"model file has unexpected weight {key!r}")
+
+
+def build_model(config: ModelConfig, state: dict[str, torch.Tensor]) -> DiffWave:
+    model = DiffWave(config)
+    check_state_dict(model, state)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def save_model(path: str | os.PathLike, model: DiffWave, extra: dict[str, str] | None = None) -> None:
+    """Write weights + config as safetensors, atomically (temp file then rename)."""
+    path = Path(path)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "config": model.config.to_json(), **(extra or {})}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        save_file(state, str(tmp), metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _is_safetensors(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9:
+        return False
+    size = int.from_bytes(head[:8], "little")
+    return 0 < size < SAFETENSORS_HEADER_LIMIT and head[8:9] == b"{"
+
+
+def _load_safetensors(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable safetensors model ({exc})") from None
+    if metadata.get("format") != FORMAT or "config" not in metadata:
+        raise UserError(f"{path}: safetensors file has no diffwave-extend config metadata")
+    try:
+        config = ModelConfig.from_json(metadata["config"])
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{path}: bad model config in metadata ({exc})") from None
+    return config, state, metadata
+
+
+def _config_from_reference(params: dict, state: dict[str, torch.Tensor]) -> ModelConfig:
+    layers = len({k.split(".")[1] for k in state if k.startswith("residual_layers.")})
+    schedule = list(params.get("noise_schedule", []))
+    if len(schedule) < 2:
+        raise UserError("reference checkpoint params have no noise_schedule")
+    linear = torch.linspace(schedule[0], schedule[-1], len(schedule), dtype=torch.float64)
+    if not torch.allclose(linear, torch.tensor(schedule, dtype=torch.float64), rtol=1e-6, atol=1e-9):
+        raise UserError("reference checkpoint noise_schedule is not linear; it cannot be represented")
+    return ModelConfig(
+        sample_rate=int(params.get("sample_rate", 22050)),
+        residual_channels=int(state["input_projection.weight"].shape[0]),
+        residual_layers=layers,
+        dilation_cycle=int(params.get("dilation_cycle_length", 10)),
+        num_steps=len(schedule),
+        beta_start=float(schedule[0]),
+        beta_end=float(schedule[-1]),
+    )
+
+
+def import_reference(path: str | os.PathLike) -> DiffWave:
+    """Load an lmnt-com/diffwave checkpoint dict safely (weights_only) into our model."""
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals([_ReferenceAttrDict]):
+            blob = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise UserError(f"{path}: refused to load, the file needs code to unpickle ({first})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a model file ({str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(blob, dict) or not isinstance(blob.get("model"), dict):
+        raise UserError(f"{path}: not a DiffWave checkpoint (expected a dict with a 'model' state_dict)")
+    state = blob["model"]
+    if any(k.startswith(("conditioner", "spectrogram_upsampler")) or ".conditioner_projection." in k for k in state):
+        raise UserError(f"{path}: this is a conditional (vocoder) DiffWave; only unconditional models work here")
+    if "input_projection.weight" not in state:
+        raise UserError(f"{path}: model file is missing weight 'input_projection.weight'")
+    params = blob.get("params") or {}
+    if not isinstance(params, dict):
+        raise UserError(f"{path}: checkpoint 'params' is not a dictionary")
+    return build_model(_config_from_reference(params, state), state)
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> DiffWave:
+    """Load our safetensors model or a reference checkpoint; errors are one-line UserErrors."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"model file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"model path is a directory, not a file: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"model file is empty: {path}")
+    if _is_safetensors(path):
+        config, state, _ = _load_safetensors(path)
+        model = build_model(config, state)
+    else:
+        model = import_reference(path)
+    return model.to(device)
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Metadata of one of our safetensors model files (config JSON and training notes)."""
+    return _load_safetensors(Path(path))[2]
+
+
+def model_summary(model: DiffWave) -> str:
+    c = model.config
+    params = sum(p.numel() for p in model.parameters())
+    return json.dumps(
+        {"channels": c.residual_channels, "layers": c.residual_layers, "sample_rate": c.sample_rate,
+         "T": c.num_steps, "parameters": params, "receptive_field": model.receptive_field}
+    )

@@ -1,0 +1,159 @@
+"""``diffwave`` command line: train, export, sample, corpus."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from .audio import check_writable, duration_ok, write_audio
+from .checkpoint import load_model
+from .cli_util import run_app
+from .config import ModelConfig
+from .devices import resolve_device
+from .errors import UserError
+from .pretrained import default_model_path
+from .sampling import generate
+from .schedule import make_schedule
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train, export and sample unconditional DiffWave models.")
+
+
+@app.command("train")
+def train_cmd(
+    data_dir: Path = typer.Argument(..., help="Folder of audio files (wav/flac/ogg/mp3, any rate/channels)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, log.csv, loss.png. Rerun to resume."),
+    sample_rate: Optional[int] = typer.Option(None, help="Model sample rate [16000]."),
+    channels: Optional[int] = typer.Option(None, help="Residual channels [64]."),
+    layers: Optional[int] = typer.Option(None, help="Residual layers [30]."),
+    dilation_cycle: Optional[int] = typer.Option(None, help="Dilation cycle length [10]."),
+    max_steps: int = typer.Option(100_000, help="Train until this many steps."),
+    crop_seconds: float = typer.Option(0.0, help="Crop length; 0 = 2x receptive field (>= 0.5 s)."),
+    batch_size: int = typer.Option(8, help="Crops per step (per GPU under torchrun)."),
+    save_every: int = typer.Option(500, help="Checkpoint every N steps."),
+    learning_rate: float = typer.Option(2e-4, help="Adam learning rate."),
+    loss: str = typer.Option("l1", help="Loss on epsilon: l1 or l2."),
+    seed: int = typer.Option(0, help="Seed for init, crops and noise."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 autocast on CUDA)."),
+) -> None:
+    """Train on random crops of DATA_DIR; rerunning the same command resumes."""
+    from .train import TrainConfig, train
+
+    arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers, "dilation_cycle": dilation_cycle}
+    given = {k: v for k, v in arch.items() if v is not None}
+    try:
+        config = ModelConfig(**given) if given else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
+                      max_steps=max_steps, save_every=save_every, seed=seed)
+    dev, rank = _init_distributed(resolve_device(device))
+    if rank != 0:
+        train(data_dir, out, config, cfg, dev)
+        return
+    with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as bar:
+        task = bar.add_task("train", total=max_steps, info="loading data")
+
+        def on_step(step: int, loss_value: float, rate: float) -> None:
+            bar.update(task, completed=step, info=f"loss {loss_value:.4f}  {rate:.2f} steps/s")
+
+        state = train(data_dir, out, config, cfg, dev, on_step=on_step)
+    print(f"done: step {state.step}; state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")
+
+
+def _init_distributed(device: torch.device) -> tuple[torch.device, int]:
+    """Under torchrun (WORLD_SIZE > 1) join the process group; one GPU per local rank."""
+    import os
+
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device, 0
+    if device.type == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device, dist.get_rank()
+
+
+@app.command("export")
+def export_cmd(
+    run_dir: Path = typer.Argument(..., help="Run folder written by 'diffwave train'."),
+    out: Path = typer.Option(..., "--out", help="Output .safetensors file (EMA weights + config)."),
+) -> None:
+    """Write a run's EMA weights as an inference model."""
+    from .train import export
+
+    check_writable(out)
+    model = export(run_dir, out)
+    print(f"wrote {out} ({sum(p.numel() for p in model.parameters())} parameters)")
+
+
+@app.command("sample")
+def sample_cmd(
+    out: Path = typer.Option(..., "--out", help="Output audio file (.wav or .flac)."),
+    model: Optional[Path] = typer.Option(None, help="Model file; default: the bundled piano model."),
+    seconds: float = typer.Option(5.0, help="Length of each sample."),
+    steps: Optional[int] = typer.Option(None, help="Reverse steps (fast schedule); default: all T."),
+    seed: int = typer.Option(0, help="Random seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    force: bool = typer.Option(False, help="Overwrite an existing output file."),
+) -> None:
+    """Generate audio unconditionally."""
+    duration_ok(seconds, limit=600.0)
+    if out.exists() and not force:
+        raise UserError(f"output file exists: {out} (pass --force to overwrite)")
+    check_writable(out)
+    dev = resolve_device(device)
+    net = load_model(model or default_model_path(), dev)
+    schedule = make_schedule(net.config, _check_steps(steps, net.config))
+    length = int(round(seconds * net.config.sample_rate))
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.randn(1, length, generator=gen).to(dev)
+    with Progress(TextColumn("[bold]sample"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task("sample", total=len(schedule))
+        audio = generate(net, noise, schedule, _device_generator(gen, dev), callback=lambda _: bar.advance(task))
+    write_audio(out, np.clip(audio[0].float().cpu().numpy(), -1.0, 1.0), net.config.sample_rate, "PCM_16")
+    print(f"wrote {out}")
+
+
+def _check_steps(steps: Optional[int], config: ModelConfig) -> Optional[int]:
+    if steps is not None and not 1 <= steps <= config.num_steps:
+        raise UserError(f"--steps must be between 1 and {config.num_steps}, got {steps}")
+    return steps
+
+
+def _device_generator(gen: torch.Generator, device: torch.device) -> torch.Generator:
+    """A generator on ``device`` seeded from ``gen`` (CPU generators cannot feed CUDA randn)."""
+    if device.type == "cpu":
+        return gen
+    seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+@app.command("corpus")
+def corpus_cmd(
+    out_dir: Path = typer.Argument(..., help="Output folder for rendered FLAC, manifest.csv and splits."),
+    hours: float = typer.Option(10.0, help="Target hours of training audio."),
+    sample_rate: int = typer.Option(16000, help="Render rate."),
+    seed: int = typer.Option(0, help="Seed for tempo/velocity/transposition choices."),
+    limit: Optional[int] = typer.Option(None, help="Render at most N pieces (for quick tests)."),
+    jobs: int = typer.Option(2, help="Parallel render processes."),
+) -> None:
+    """Render music21's corpus to piano audio with FluidSynth (offline)."""
+    from .corpus import build_corpus
+
+    build_corpus(out_dir, hours=hours, sample_rate=sample_rate, seed=seed, limit=limit, jobs=jobs)
+
+
+def main() -> None:
+    sys.exit(run_app(app, prog="diffwave"))

@@ -1,0 +1,113 @@
+"""Unconditional DiffWave (Kong et al., 2021), key-compatible with the reference code.
+
+Shapes: audio is [B, L] (batch, samples); hidden activations are [B, C, L].
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+EMBED_DIM = 128  # sin/cos table width (64 frequencies x 2)
+HIDDEN_DIM = 512
+
+
+def step_embedding_table(num_steps: int) -> torch.Tensor:
+    """Sinusoidal table [T, 128]: row t = [sin(t * 10^(4j/63)), cos(...)], j = 0..63."""
+    steps = torch.arange(num_steps, dtype=torch.float32).unsqueeze(1)  # [T, 1]
+    dims = torch.arange(64, dtype=torch.float32).unsqueeze(0)  # [1, 64]
+    table = steps * 10.0 ** (dims * 4.0 / 63.0)  # [T, 64]
+    return torch.cat([torch.sin(table), torch.cos(table)], dim=1)
+
+
+class DiffusionEmbedding(nn.Module):
+    """Step embedding: table lookup (linearly interpolated for fractional t) then a 2-layer MLP."""
+
+    def __init__(self, num_steps: int):
+        super().__init__()
+        self.register_buffer("embedding", step_embedding_table(num_steps), persistent=False)
+        self.projection1 = nn.Linear(EMBED_DIM, HIDDEN_DIM)
+        self.projection2 = nn.Linear(HIDDEN_DIM, HIDDEN_DIM)
+
+    def lookup(self, t: torch.Tensor) -> torch.Tensor:
+        """t [B] int or float in [0, T-1] -> [B, 128]; fractional t interpolates rows."""
+        if not torch.is_floating_point(t):
+            return self.embedding[t]
+        low = torch.floor(t).long().clamp(0, self.embedding.shape[0] - 1)
+        high = torch.ceil(t).long().clamp(0, self.embedding.shape[0] - 1)
+        frac = (t - low.to(t.dtype)).unsqueeze(-1).to(self.embedding.dtype)
+        return self.embedding[low] + frac * (self.embedding[high] - self.embedding[low])
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        x = self.lookup(t)
+        x = F.silu(self.projection1(x))
+        return F.silu(self.projection2(x))  # [B, 512]
+
+
+def _conv1d(*args, **kwargs) -> nn.Conv1d:
+    conv = nn.Conv1d(*args, **kwargs)
+    nn.init.kaiming_normal_(conv.weight)
+    return conv
+
+
+class ResidualBlock(nn.Module):
+    """Gated dilated conv block; returns ((x + residual) / sqrt(2), skip), both [B, C, L]."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.dilated_conv = _conv1d(channels, 2 * channels, 3, padding=dilation, dilation=dilation)
+        self.diffusion_projection = nn.Linear(HIDDEN_DIM, channels)
+        self.output_projection = _conv1d(channels, 2 * channels, 1)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = x + self.diffusion_projection(emb).unsqueeze(-1)
+        gate, filt = torch.chunk(self.dilated_conv(y), 2, dim=1)
+        y = self.output_projection(torch.sigmoid(gate) * torch.tanh(filt))
+        residual, skip = torch.chunk(y, 2, dim=1)
+        return (x + residual) / math.sqrt(2.0), skip
+
+
+class DiffWave(nn.Module):
+    """epsilon-prediction network: forward(audio [B, L], t [B]) -> eps estimate [B, L]."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config.residual_channels
+        self.input_projection = _conv1d(1, c, 1)
+        self.diffusion_embedding = DiffusionEmbedding(config.num_steps)
+        self.residual_layers = nn.ModuleList(
+            ResidualBlock(c, self.dilation(i)) for i in range(config.residual_layers)
+        )
+        self.skip_projection = _conv1d(c, c, 1)
+        self.output_projection = _conv1d(c, 1, 1)
+        nn.init.zeros_(self.output_projection.weight)
+
+    def dilation(self, layer: int) -> int:
+        return 2 ** (layer % self.config.dilation_cycle)
+
+    @property
+    def receptive_field(self) -> int:
+        """Input samples that can influence one output sample: 1 + sum_i 2 * dilation_i."""
+        return 1 + sum(2 * self.dilation(i) for i in range(self.config.residual_layers))
+
+    @property
+    def receptive_radius(self) -> int:
+        """Samples on each side of an output that it can see: (receptive_field - 1) / 2."""
+        return (self.receptive_field - 1) // 2
+
+    def forward(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.input_projection(audio.unsqueeze(1)))  # [B, C, L]
+        emb = self.diffusion_embedding(t)  # [B, 512]
+        skip = torch.zeros_like(x)
+        for layer in self.residual_layers:
+            x, s = layer(x, emb)
+            skip = skip + s
+        x = skip / math.sqrt(len(self.residual_layers))
+        x = F.relu(self.skip_projection(x))
+        return self.output_projection(x).squeeze(1)  # [B, L]

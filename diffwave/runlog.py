@@ -1,0 +1,65 @@
+"""A run directory's CSV log and loss-curve plot."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+FIELDS = ("step", "loss", "steps_per_s", "elapsed_s")
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """Drop rows logged after ``step`` (a run killed after logging, before saving)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    write_rows(path, rows, mode="w")
+
+
+def write_rows(path: Path, rows: list[dict], mode: str = "a") -> None:
+    new = mode == "w" or not path.exists()
+    with open(path, mode, newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerows({k: r[k] for k in FIELDS} for r in rows)
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def plot_loss(csv_path: Path, png_path: Path, title: str = "training loss") -> None:
+    """Loss vs step (raw and smoothed), log y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = read_rows(csv_path)
+    if not rows:
+        return
+    steps = np.array([r["step"] for r in rows])
+    loss = np.array([r["loss"] for r in rows])
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    ax.plot(steps, loss, color="0.75", lw=0.8, label="logged")
+    if len(loss) >= 10:
+        k = max(len(loss) // 30, 5)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        ax.plot(steps[k - 1 :], smooth, color="C0", lw=1.6, label=f"mean of {k}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss on epsilon")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = png_path.with_name(f".{png_path.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(png_path)

@@ -1,0 +1,71 @@
+"""DDPM building blocks shared by unconditional sampling and the inpainting samplers.
+
+Notation (schedule of S steps, see :mod:`diffwave.schedule`): x at level n has
+q(x_n | x_0) = N(sqrt(abar_n) x_0, (1 - abar_n) I). Shapes: audio [B, L].
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .schedule import Schedule
+
+Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x [B, L], t [B]) -> eps [B, L]
+
+
+def initial_x(noise: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+    """x at the top level from standard-normal ``noise``: N(0, (1 - abar_S) I).
+
+    With T=200 and beta_T=0.02, abar_T ~ 0.13, so x_T is not N(0, I); for zero-mean audio of
+    RMS << 1 its marginal is N(0, (1 - abar_T) I + abar_T Cov[x_0]) ~ N(0, (1 - abar_T) I).
+    """
+    return noise * (1.0 - float(schedule.alpha_bars[-1])) ** 0.5
+
+
+def forward_noise(x0: torch.Tensor, alpha_bar: float, noise: torch.Tensor) -> torch.Tensor:
+    """Sample q(x_n | x_0) = sqrt(abar) x_0 + sqrt(1 - abar) z   (DDPM eq. 4)."""
+    return alpha_bar**0.5 * x0 + (1.0 - alpha_bar) ** 0.5 * noise
+
+
+def predict_eps(model: Denoiser, x: torch.Tensor, schedule: Schedule, n: int) -> torch.Tensor:
+    t = torch.full((x.shape[0],), float(schedule.model_steps[n]), device=x.device)
+    return model(x, t)
+
+
+def reverse_step(
+    model: Denoiser, x: torch.Tensor, schedule: Schedule, n: int, generator: torch.Generator
+) -> torch.Tensor:
+    """One ancestral step x_n -> x_{n-1} (DDPM eq. 11, formula in :mod:`diffwave.schedule`)."""
+    eps = predict_eps(model, x, schedule, n)
+    beta, alpha, abar = float(schedule.betas[n]), float(schedule.alphas[n]), float(schedule.alpha_bars[n])
+    mean = (x - beta / (1.0 - abar) ** 0.5 * eps) / alpha**0.5
+    sigma = schedule.sigma(n)
+    if sigma == 0.0:
+        return mean
+    z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return mean + sigma * z
+
+
+def renoise_step(x: torch.Tensor, schedule: Schedule, n: int, generator: torch.Generator) -> torch.Tensor:
+    """One forward step x_{n-1} -> x_n: sqrt(alpha_n) x + sqrt(beta_n) z   (DDPM eq. 2)."""
+    z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return float(schedule.alphas[n]) ** 0.5 * x + float(schedule.betas[n]) ** 0.5 * z
+
+
+@torch.no_grad()
+def generate(
+    model: Denoiser,
+    noise: torch.Tensor,
+    schedule: Schedule,
+    generator: torch.Generator,
+    callback: Callable[[dict], None] | None = None,
+) -> torch.Tensor:
+    """Unconditional ancestral sampling from standard-normal ``noise`` [B, L] -> audio [B, L]."""
+    x = initial_x(noise, schedule)
+    for i, n in enumerate(reversed(range(len(schedule)))):
+        x = reverse_step(model, x, schedule, n, generator)
+        if callback is not None:
+            callback({"i": i, "n": n, "x": x})
+    return x

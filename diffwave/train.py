@@ -1,0 +1,241 @@
+"""Resumable DiffWave training (DDPM epsilon objective, Ho et al. 2020 eq. 14).
+
+Run state lives in ``RUN_DIR/state.safetensors`` (weights, EMA weights, Adam moments, step,
+configs as JSON metadata; nothing is pickled). Randomness is derived from (seed, step, rank),
+so resuming after ``kill -9`` replays exactly the batches and noise of an uninterrupted run.
+Launched under ``torchrun`` it trains with torch.distributed DDP, one process per GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+
+from .checkpoint import save_model
+from .config import ModelConfig
+from .data import CropSampler, step_generator
+from .errors import UserError
+from .model import DiffWave
+from .runlog import plot_loss, truncate_after, write_rows
+from .schedule import training_betas
+
+STATE_FILE = "state.safetensors"
+STATE_FORMAT = "diffwave-extend-train/1"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 8
+    crop_seconds: float = 0.0  # 0 = twice the receptive field, at least 0.5 s
+    learning_rate: float = 2e-4
+    loss: str = "l1"
+    max_steps: int = 100_000
+    save_every: int = 500
+    log_every: int = 10
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("l1", "l2"):
+            raise UserError(f"--loss must be l1 or l2, got {self.loss!r}")
+        for name in ("batch_size", "max_steps", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise UserError("--learning-rate must be a positive number")
+        if not math.isfinite(self.crop_seconds) or self.crop_seconds < 0:
+            raise UserError("--crop-seconds must be a non-negative number")
+
+    def crop_samples(self, model: DiffWave) -> int:
+        if self.crop_seconds > 0:
+            crop = int(round(self.crop_seconds * model.config.sample_rate))
+            if crop < model.receptive_field:
+                raise UserError(f"--crop-seconds gives {crop} samples, less than the receptive field ({model.receptive_field})")
+            return crop
+        return max(2 * model.receptive_field, model.config.sample_rate // 2)
+
+
+@dataclass
+class RunState:
+    model: DiffWave
+    ema: DiffWave
+    optimizer: torch.optim.Optimizer
+    step: int
+
+
+def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - decay)
+
+
+def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: TrainConfig) -> None:
+    """Atomically write the full run state (weights, EMA, Adam moments, step) as safetensors."""
+    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
+    tensors.update({f"ema/{k}": v.detach().cpu().contiguous() for k, v in state.ema.state_dict().items()})
+    opt = state.optimizer.state_dict()
+    for idx, slot in opt["state"].items():
+        for name, value in slot.items():
+            tensors[f"opt/{idx}/{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    metadata = {
+        "format": STATE_FORMAT,
+        "config": config.to_json(),
+        "train": json.dumps(dataclasses.asdict(train)),
+        "step": str(state.step),
+        "param_groups": json.dumps(opt["param_groups"]),
+    }
+    tmp = run_dir / f".{STATE_FILE}.tmp"
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, run_dir / STATE_FILE)
+
+
+def read_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    path = run_dir / STATE_FILE
+    if not path.exists():
+        raise UserError(f"no training state in {run_dir} (expected {STATE_FILE})")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    if metadata.get("format") != STATE_FORMAT:
+        raise UserError(f"{path} is not a diffwave training state")
+    return load_file(str(path)), metadata
+
+
+def _split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def new_state(config: ModelConfig, train: TrainConfig, device: torch.device) -> RunState:
+    torch.manual_seed(train.seed)  # weight init only; training randomness is counter-based
+    model = DiffWave(config).to(device)
+    ema = DiffWave(config).to(device)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate)
+    return RunState(model, ema, optimizer, 0)
+
+
+def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConfig, TrainConfig]:
+    tensors, meta = read_state(run_dir)
+    config = ModelConfig.from_json(meta["config"])
+    train = TrainConfig(**json.loads(meta["train"]))
+    state = new_state(config, train, device)
+    state.model.load_state_dict(_split(tensors, "model/"))
+    state.ema.load_state_dict(_split(tensors, "ema/"))
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in _split(tensors, "opt/").items():
+        idx, name = key.split("/")
+        slots.setdefault(int(idx), {})[name] = value
+    state.optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
+    state.step = int(meta["step"])
+    return state, config, train
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: ModelConfig | None,
+    train_cfg: TrainConfig,
+    device: torch.device,
+    on_step: Callable[[int, float, float], None] | None = None,
+) -> RunState:
+    """Train until ``train_cfg.max_steps``; resume from ``run_dir`` if it holds a state.
+
+    ``config`` None means: take it from the run directory (resume) or use the default.
+    ``on_step(step, loss, steps_per_s)`` is called on rank 0 after every step.
+    """
+    run_dir = Path(run_dir)
+    rank, world = _dist_info()
+    if (run_dir / STATE_FILE).exists():
+        state, saved_config, saved_train = load_state(run_dir, device)
+        if config is not None and config != saved_config:
+            raise UserError(f"{run_dir} holds a run with a different model config; use a new --out folder")
+        config = saved_config
+        # Only the run length and saving cadence may change on resume; the rest must match.
+        keep = dataclasses.replace(train_cfg, max_steps=saved_train.max_steps, save_every=saved_train.save_every, log_every=saved_train.log_every)
+        if keep != saved_train:
+            raise UserError(f"{run_dir} was started with different training options; use a new --out folder")
+    else:
+        config = config or ModelConfig()
+        state = new_state(config, train_cfg, device)
+        if rank == 0:
+            run_dir.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        truncate_after(run_dir / "log.csv", state.step)
+
+    sampler = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
+    abar = torch.cumprod(1.0 - training_betas(config), 0).float()
+    net = state.model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
+    use_bf16 = device.type == "cuda"
+
+    pending: list[dict] = []
+    t_start = time.perf_counter()
+    t_last, step_last = t_start, state.step
+    while state.step < train_cfg.max_steps:
+        g = step_generator(train_cfg.seed, state.step, rank)
+        x0 = sampler.batch(train_cfg.batch_size, g)
+        t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        a = abar[t].unsqueeze(1)
+        xt = (a.sqrt() * x0 + (1 - a).sqrt() * noise).to(device)
+        t, noise = t.to(device), noise.to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            pred = net(xt, t)
+        diff = pred.float() - noise
+        loss = diff.abs().mean() if train_cfg.loss == "l1" else diff.pow(2).mean()
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise UserError(f"loss became {loss_value} at step {state.step}; stopped, the last saved checkpoint is intact (try a lower --learning-rate)")
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(state.model.parameters(), train_cfg.grad_clip)
+        state.optimizer.step()
+        state.step += 1
+        _ema_update(state.ema, state.model, min(train_cfg.ema_decay, (1 + state.step) / (10 + state.step)))
+
+        if rank != 0:
+            continue
+        now = time.perf_counter()
+        rate = (state.step - step_last) / max(now - t_last, 1e-9)
+        if on_step is not None:
+            on_step(state.step, loss_value, rate)
+        saving = state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
+        if saving or state.step % train_cfg.log_every == 0:
+            pending.append({"step": state.step, "loss": loss_value, "steps_per_s": round(rate, 4), "elapsed_s": round(now - t_start, 2)})
+            t_last, step_last = now, state.step
+        if saving:
+            write_rows(run_dir / "log.csv", pending)
+            pending = []
+            save_state(run_dir, state, config, train_cfg)
+            plot_loss(run_dir / "log.csv", run_dir / "loss.png", title=f"DiffWave C{config.residual_channels}/L{config.residual_layers}")
+    return state
+
+
+def export(run_dir: str | Path, out: str | Path) -> DiffWave:
+    """Write the EMA weights of a run as an inference model (safetensors)."""
+    tensors, meta = read_state(Path(run_dir))
+    config = ModelConfig.from_json(meta["config"])
+    model = DiffWave(config)
+    model.load_state_dict(_split(tensors, "ema/"))
+    save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]})
+    return model

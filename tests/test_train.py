@@ -1,0 +1,97 @@
+"""Training: the loss falls, resume is exact, the CLI leaves a resumable run folder."""
+
+import csv
+
+import pytest
+import torch
+
+from diffwave.cli import app
+from diffwave.cli_util import run_app
+from diffwave.errors import UserError
+from diffwave.train import STATE_FILE, TrainConfig, load_state, train
+
+from .conftest import TINY
+
+CPU = torch.device("cpu")
+
+
+def _cfg(**kw):
+    base = dict(batch_size=4, crop_seconds=0.25, learning_rate=3e-3, max_steps=10, save_every=5, log_every=1, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_training_lowers_the_loss(wav_dir, tmp_path):
+    """Mean loss over the last steps of a short run is below that of the first steps."""
+    losses = []
+    train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=80, save_every=80), CPU,
+          on_step=lambda step, loss, rate: losses.append(loss))
+    assert len(losses) == 80
+    assert sum(losses[-15:]) / 15 < 0.8 * sum(losses[:15]) / 15
+
+
+def test_resume_is_exact(wav_dir, tmp_path):
+    """20 steps straight equals 10 steps, a stop, and a resume for 10 more."""
+    straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=20), CPU)
+    train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=10), CPU)
+    resumed = train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=20), CPU)
+    assert resumed.step == straight.step == 20
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k
+    for a, b in zip(straight.ema.parameters(), resumed.ema.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    state, config, _ = load_state(tmp_path / "b", CPU)
+    assert state.step == 20 and config == TINY
+    assert state.optimizer.state_dict()["state"][0]["exp_avg"].abs().sum() > 0
+
+
+def test_resume_refuses_a_different_config(wav_dir, tmp_path):
+    """A run folder is never silently continued with other options."""
+    train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2), CPU)
+    with pytest.raises(UserError, match="different training options"):
+        train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=4, learning_rate=1e-2), CPU)
+
+
+def test_nan_loss_stops_with_a_clear_message(wav_dir, tmp_path, monkeypatch):
+    """A diverging run stops with a UserError naming the loss, not a traceback."""
+    import diffwave.train as tr
+
+    created = {}
+    original = tr.new_state
+
+    def capture(*args, **kwargs):
+        created["state"] = original(*args, **kwargs)
+        return created["state"]
+
+    def poison(step, loss, rate):  # after step 1, make the weights NaN
+        for p in created["state"].model.parameters():
+            p.data.fill_(float("nan"))
+
+    monkeypatch.setattr(tr, "new_state", capture)
+    with pytest.raises(UserError, match="loss became nan at step 1"):
+        train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=3), CPU, on_step=poison)
+
+
+def test_cli_train_then_export_then_sample(wav_dir, tmp_path, capsys):
+    """The CLI trains (writing state, CSV log, loss plot), exports and samples."""
+    run = tmp_path / "run"
+    args = ["train", str(wav_dir), "--out", str(run), "--sample-rate", "8000", "--channels", "4", "--layers", "4",
+            "--dilation-cycle", "2", "--max-steps", "6", "--save-every", "3", "--crop-seconds", "0.25",
+            "--batch-size", "2", "--device", "cpu"]
+    assert run_app(app, args) == 0
+    assert (run / STATE_FILE).exists() and (run / "loss.png").exists()
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows][-1] == 6
+    args[args.index("6")] = "8"  # same command, longer: resumes
+    assert run_app(app, args) == 0
+    assert load_state(run, CPU)[0].step == 8
+    model = tmp_path / "m.safetensors"
+    assert run_app(app, ["export", str(run), "--out", str(model)]) == 0
+    out = tmp_path / "s.wav"
+    assert run_app(app, ["sample", "--model", str(model), "--seconds", "0.1", "--steps", "5", "--out", str(out), "--device", "cpu"]) == 0
+    import soundfile as sf
+
+    info = sf.info(str(out))
+    assert info.samplerate == 8000 and info.frames == 800
+    assert run_app(app, ["sample", "--model", str(model), "--seconds", "0.1", "--out", str(out)]) == 1  # exists
+    assert "exists" in capsys.readouterr().err
