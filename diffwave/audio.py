@@ -65,24 +65,34 @@ def read_audio(path: str | os.PathLike, warn: Callable[[str], None] | None = Non
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"cannot decode {path} as audio ({reason})") from None
+    validate(samples, int(rate), str(path), warn)
+    return Audio(samples=samples, sample_rate=int(rate), subtype=info.subtype, format=info.format)
+
+
+def validate(samples: np.ndarray, rate: int, where: str = "input", warn: Callable[[str], None] | None = None) -> None:
+    """Checks shared by files and in-memory arrays [frames, channels]; UserError on failure.
+
+    Values beyond +-1, digital silence and many channels have recoveries: ``warn`` is told.
+    """
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise UserError(f"sample rate {rate} Hz is not supported (allowed {MIN_RATE}..{MAX_RATE} Hz): {path}")
-    if samples.shape[1] > MAX_CHANNELS:
-        raise UserError(f"{samples.shape[1]} channels is more than the {MAX_CHANNELS} supported: {path}")
+        raise UserError(f"sample rate {rate} Hz is not supported (allowed {MIN_RATE}..{MAX_RATE} Hz): {where}")
+    if samples.ndim != 2:
+        raise UserError(f"audio must be [frames] or [frames, channels], got shape {samples.shape}: {where}")
+    if samples.shape[1] > MAX_CHANNELS or samples.shape[1] < 1:
+        raise UserError(f"{samples.shape[1]} channels is not supported (1..{MAX_CHANNELS}): {where}")
     if samples.shape[0] == 0:
-        raise UserError(f"input has zero samples: {path}")
+        raise UserError(f"input has zero samples: {where}")
     if not np.isfinite(samples).all():
-        raise UserError(f"input contains NaN or infinite samples: {path}")
-    audio = Audio(samples=samples, sample_rate=int(rate), subtype=info.subtype, format=info.format)
-    if warn is not None:
-        peak = float(np.abs(samples).max())
-        if peak == 0.0:
-            warn("input is digital silence; the continuation is effectively unconditional")
-        elif peak > 1.0:
-            warn(f"input peaks at {peak:.3g}, beyond +-1; the model hears it clipped to +-1, your samples are kept as they are")
-        if audio.channels > 2:
-            warn(f"input has {audio.channels} channels; the model hears a mono downmix and the continuation goes to every channel")
-    return audio
+        raise UserError(f"input contains NaN or infinite samples: {where}")
+    if warn is None:
+        return
+    peak = float(np.abs(samples).max())
+    if peak == 0.0:
+        warn("input is digital silence; the continuation is effectively unconditional")
+    elif peak > 1.0:
+        warn(f"input peaks at {peak:.3g}, beyond +-1; the model hears it clipped to +-1, your samples are kept as they are")
+    if samples.shape[1] > 2:
+        warn(f"input has {samples.shape[1]} channels; the model hears a mono downmix and the continuation goes to every channel")
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -133,17 +143,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def output_format(path: Path) -> str:
+    """soundfile format name for an output path's extension (UserError if unsupported)."""
+    ext = path.suffix.lstrip(".").upper()
+    if ext not in sf.available_formats():
+        raise UserError(f"unsupported output extension {path.suffix!r}; use .wav or .flac")
+    return ext
+
+
+def check_audio_output(path: Path, force: bool = False) -> None:
+    """Before any compute: the output can be written, has an audio extension, and exists only with force."""
+    check_writable(path)
+    output_format(path)
+    if path.exists() and not force:
+        raise UserError(f"output file exists: {path} (pass --force to overwrite, or --out)")
+
+
 def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None) -> None:
     """Atomically write [frames] or [frames, channels]; format follows the file extension."""
     path = Path(path)
-    fmt = sf.available_formats()
-    ext = path.suffix.lstrip(".").upper()
-    if ext not in fmt:
-        raise UserError(f"unsupported output extension {path.suffix!r}; use .wav or .flac")
+    ext = output_format(path)
     if subtype is not None and not sf.check_format(ext, subtype):
         subtype = None  # e.g. MP3 input written as FLAC: take the format's default subtype
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)
+    try:
+        with atomic_path(path) as tmp:
+            sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)
+    except (OSError, sf.LibsndfileError) as exc:
+        raise UserError(f"cannot write {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def duration_ok(seconds: float, limit: float = 3600.0, name: str = "--seconds") -> float:

@@ -132,7 +132,7 @@ def import_reference(path: str | os.PathLike) -> DiffWave:
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise UserError(f"{path}: refused to load, the file needs code to unpickle ({first})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, SafetensorError) as exc:
         raise UserError(f"{path}: not a model file ({str(exc).splitlines()[0][:200]})") from None
     if not isinstance(blob, dict) or not isinstance(blob.get("model"), dict):
         raise UserError(f"{path}: not a DiffWave checkpoint (expected a dict with a 'model' state_dict)")

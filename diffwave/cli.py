@@ -11,7 +11,7 @@ import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .audio import check_writable, duration_ok, write_audio
+from .audio import check_audio_output, check_writable, duration_ok, write_audio
 from .checkpoint import load_model
 from .cli_util import run_app
 from .config import ModelConfig
@@ -109,9 +109,7 @@ def sample_cmd(
 ) -> None:
     """Generate audio unconditionally."""
     duration_ok(seconds, limit=600.0)
-    if out.exists() and not force:
-        raise UserError(f"output file exists: {out} (pass --force to overwrite)")
-    check_writable(out)
+    check_audio_output(out, force)
     dev = resolve_device(device)
     net = load_model(model or default_model_path(), dev)
     schedule = make_schedule(net.config, _check_steps(steps, net.config))

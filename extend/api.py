@@ -1,0 +1,166 @@
+"""Python API: load a model once, then extend or stream continuations.
+
+    from extend import Extender
+    ex = Extender()                                  # the bundled piano model
+    out = ex.extend(audio, sr, seconds=10)           # same rate/channels as audio, prefix bit-exact
+    for chunk in ex.stream(audio, sr, seconds=None): # endless: mono chunks at the model rate
+        ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from diffwave.audio import resample, validate
+from diffwave.checkpoint import load_model
+from diffwave.devices import resolve_device
+from diffwave.errors import UserError
+from diffwave.model import DiffWave
+from diffwave.pretrained import default_model_path
+from diffwave.schedule import Schedule, make_schedule
+
+from .frames import FramePlan, plan_frames, run_frames
+from .samplers import SAMPLERS, Sampler
+from .seam import residual_fade
+
+DEFAULT_SAMPLER = "lambda"
+DEFAULT_STEPS = 50
+DEFAULT_CONTEXT = 4.0
+DEFAULT_NEW = 1.0
+MAX_SECONDS = 3600.0
+RESAMPLE_TAIL_S = 0.1  # model-rate input kept before the seam when resampling the continuation
+
+FrameCallback = Callable[[int, int | None, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A validated request: what runs, on what, for how long."""
+
+    sampler: Sampler
+    schedule: Schedule
+    plan: FramePlan
+    options: dict
+    seed: int
+
+
+def _as_frames(audio: np.ndarray) -> np.ndarray:
+    a = np.asarray(audio)
+    if a.dtype.kind not in "fiu":
+        raise UserError(f"audio must be a numeric array, got dtype {a.dtype}")
+    a = a.astype(np.float64, copy=False)
+    return a[:, None] if a.ndim == 1 else a
+
+
+class Extender:
+    """Holds one model; ``extend`` and ``stream`` can be called any number of times."""
+
+    def __init__(self, model: str | os.PathLike | DiffWave | None = None, device: str = "auto"):
+        if isinstance(model, DiffWave):
+            self.model = model.eval()
+        else:
+            self.model = load_model(model or default_model_path(), resolve_device(device))
+
+    @property
+    def sample_rate(self) -> int:
+        return self.model.config.sample_rate
+
+    def job(self, sampler: str = DEFAULT_SAMPLER, steps: int | None = DEFAULT_STEPS, context: float = DEFAULT_CONTEXT,
+            new: float = DEFAULT_NEW, seed: int = 0, crop: bool = True, **options) -> Job:
+        """Validate options into a :class:`Job` (one-line UserErrors)."""
+        if sampler not in SAMPLERS:
+            raise UserError(f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}")
+        fn = SAMPLERS[sampler]
+        knobs = set(list(inspect.signature(fn).parameters)[7:])
+        extra = sorted(set(options) - knobs)
+        if extra:
+            raise UserError(f"sampler {sampler!r} has no option {extra[0]!r}" + (f" (it takes {', '.join(sorted(knobs))})" if knobs else ""))
+        T = self.model.config.num_steps
+        if steps is not None and not (isinstance(steps, int) and 1 <= steps <= T):
+            raise UserError(f"steps must be an integer from 1 to {T}, got {steps}")
+        for name, value, hi in (("context", context, 600.0), ("new", new, 60.0)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= hi):
+                raise UserError(f"{name} must be a number of seconds in (0, {hi:g}], got {value}")
+        schedule = make_schedule(self.model.config, steps)
+        if sampler == "repaint":
+            j, r = options.get("jump_length", 10), options.get("resample", 10)
+            if not (isinstance(j, int) and isinstance(r, int) and r >= 1 and 1 <= j < len(schedule)):
+                raise UserError(f"repaint needs 1 <= jump_length < steps ({len(schedule)}) and resample >= 1, got j={j}, r={r}")
+        plan = plan_frames(self.model, context, new, crop=crop)
+        return Job(fn, schedule, plan, dict(options), int(seed))
+
+    def _model_input(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        frames = _as_frames(audio)
+        validate(frames, int(sample_rate), "audio")
+        mono = resample(frames.mean(axis=1), int(sample_rate), self.sample_rate)
+        return np.clip(mono, -1.0, 1.0).astype(np.float32)
+
+    def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None) -> Iterator[np.ndarray]:
+        count = None if math.isinf(total) else job.plan.frames_for(int(total))
+        for index, chunk in enumerate(run_frames(self.model, mono, total, job.sampler, job.schedule, job.plan,
+                                                  job.seed, job.options)):
+            if on_frame is not None:
+                on_frame(index, count, chunk)
+            yield chunk
+
+    def stream(self, audio: np.ndarray, sample_rate: int, seconds: float | None = None,
+               on_frame: FrameCallback | None = None, **job_options) -> Iterator[np.ndarray]:
+        """Yield each frame's new audio (mono float32 at ``self.sample_rate``) as soon as it exists.
+
+        ``seconds=None`` streams forever (looped generation); stop iterating to end it.
+        ``on_frame(index, total_frames_or_None, chunk)`` is called per frame.
+        """
+        job = self.job(**job_options)
+        mono = self._model_input(audio, sample_rate)
+        total = math.inf if seconds is None else _seconds(seconds) * self.sample_rate
+        yield from self._run(mono, math.inf if seconds is None else int(round(total)), job, on_frame)
+
+    def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
+               **job_options) -> np.ndarray:
+        """Return ``audio`` followed by ``seconds`` of continuation, at ``sample_rate``.
+
+        The result has the input's layout ([L] or [L, C]); its first L samples are the
+        input, bit-exact. Returns float64 [L + round(seconds * sample_rate), (C)].
+        """
+        job = self.job(**job_options)
+        frames = _as_frames(audio)
+        mono = self._model_input(audio, sample_rate)
+        n_out = int(round(_seconds(seconds) * sample_rate))
+        n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
+        generated = np.concatenate(list(self._run(mono, n_model, job, on_frame)))
+        cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
+        out = np.concatenate([frames, cont], axis=0)
+        return out[:, 0] if np.asarray(audio).ndim == 1 else out
+
+
+def _seconds(seconds: float) -> float:
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or not 0 < seconds <= MAX_SECONDS:
+        raise UserError(f"seconds must be a number in (0, {MAX_SECONDS:g}], got {seconds}")
+    return float(seconds)
+
+
+def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, generated: np.ndarray,
+                         model_rate: int, n_out: int, fade_model: int) -> np.ndarray:
+    """Generated model-rate audio -> [n_out, C] at ``rate``, joined without a step to ``original``.
+
+    The continuation is resampled together with a short model-rate tail of the input (so the
+    resampler has real left context), then each channel gets a residual fade
+    (:func:`extend.seam.residual_fade`) against its own last input sample.
+    """
+    tail = mono[-int(RESAMPLE_TAIL_S * model_rate):]
+    joined = resample(np.concatenate([tail, generated]).astype(np.float64), model_rate, rate)
+    start = int(round(len(tail) * rate / model_rate)) if rate != model_rate else len(tail)
+    cont = joined[start : start + n_out]
+    if len(cont) < n_out:  # resampler edge: hold the last value for the few missing samples
+        cont = np.concatenate([cont, np.full(n_out - len(cont), cont[-1] if len(cont) else 0.0)])
+    fade = max(1, int(round(fade_model * rate / model_rate)))
+    channels = original.shape[1]
+    cont = np.repeat(cont[:, None], channels, axis=1)
+    cont = residual_fade(original[-1, :], joined[start - 1], cont, fade)
+    return np.clip(cont, -1.0, 1.0)

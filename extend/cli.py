@@ -1,0 +1,78 @@
+"""``extend INPUT --seconds S --sampler {naive,repaint,lambda}``: continue an audio file."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from diffwave.audio import check_audio_output, duration_ok, read_audio, write_audio
+from diffwave.cli_util import run_app, warn
+from diffwave.errors import UserError
+
+from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender
+from .samplers import SAMPLERS
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def default_output(source: Path) -> Path:
+    return source.with_name(f"{source.stem}_extended.wav")
+
+
+@app.command()
+def extend(
+    input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
+    seconds: float = typer.Option(..., "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
+    sampler: str = typer.Option(DEFAULT_SAMPLER, help="Inpainting sampler: lambda, naive or repaint."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file [<input stem>_extended.wav beside the input]."),
+    model: Optional[Path] = typer.Option(None, help="Model file (.safetensors or reference .pt) [bundled piano model]."),
+    steps: int = typer.Option(DEFAULT_STEPS, help="Reverse steps per frame (fast schedule); the model's T for the full one."),
+    context: float = typer.Option(DEFAULT_CONTEXT, help="Seconds of known audio each frame keeps."),
+    new: float = typer.Option(DEFAULT_NEW, help="Seconds generated per frame."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same output."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    jump_length: int = typer.Option(10, help="repaint: jump length j."),
+    resample: int = typer.Option(10, help="repaint: resample count r."),
+    only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
+    crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
+    seconds = duration_ok(seconds, MAX_SECONDS)
+    if sampler not in SAMPLERS:
+        raise UserError(f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}")
+    target = out if out is not None else default_output(input)
+    if target.exists() and input.exists() and target.resolve() == input.resolve():
+        raise UserError(f"output would overwrite the input file: {target}")
+    audio = read_audio(input, warn=warn)
+    check_audio_output(target, force)
+    extender = Extender(model, device=device)
+    options = {"jump_length": jump_length, "resample": resample} if sampler == "repaint" else {}
+    job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop, **options)
+    extender.job(**job_options)  # validate before any compute
+    console = Console(stderr=True)
+    total_frames = math.ceil(seconds * extender.sample_rate / max(1, round(new * extender.sample_rate)))
+    with Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("extend", total=total_frames)
+
+        def on_frame(index: int, count: int | None, chunk) -> None:
+            bar.update(task, completed=index + 1, total=count or total_frames)
+            if not console.is_terminal:
+                print(f"frame {index + 1}/{count}", file=sys.stderr, flush=True)
+
+        result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
+    samples = result[audio.frames :] if only_new else result
+    write_audio(target, samples, audio.sample_rate, audio.subtype)
+    print(f"wrote {target} ({samples.shape[0] / audio.sample_rate:.2f} s, {audio.sample_rate} Hz, "
+          f"{samples.shape[1]} ch{', new audio only' if only_new else ''})")
+
+
+def main() -> None:
+    sys.exit(run_app(app, prog="extend"))

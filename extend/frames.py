@@ -1,0 +1,89 @@
+"""Frame stacking: extend audio by repeatedly inpainting [known context | new audio].
+
+Each frame keeps the last ``context`` samples of the audio so far as the known region and
+generates ``new`` samples after it. One network pass sees at most its receptive field, so
+known audio far before the seam only costs time: with cropping, a frame keeps just
+``margin`` known samples (a few receptive fields) and the cost per new second no longer
+grows with ``context``. Frame k draws its initial noise from a generator seeded by
+(seed, k), so every sampler starts frame k from the same noise.
+Shapes: audio here is mono float32 at the model rate, [L].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from diffwave.model import DiffWave
+from diffwave.schedule import Schedule
+
+from .seam import residual_fade
+from .samplers import Sampler
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    context: int  # known samples per frame before cropping
+    new: int  # generated samples per frame
+    margin: int | None  # known samples kept before the seam (None: no cropping)
+    fade: int  # seam residual-fade length in samples
+
+    def known_length(self, available: int) -> int:
+        k = min(self.context, available)
+        return k if self.margin is None else min(k, self.margin)
+
+    def frames_for(self, total_new: int) -> int:
+        return math.ceil(total_new / self.new)
+
+
+def plan_frames(model: DiffWave, context_s: float, new_s: float, crop: bool = True, crop_fields: float = 3.0,
+                fade_s: float = 0.01) -> FramePlan:
+    """Frame lengths in samples at the model rate; margin = crop_fields receptive fields."""
+    rate = model.config.sample_rate
+    context = max(1, int(round(context_s * rate)))
+    new = max(1, int(round(new_s * rate)))
+    margin = int(math.ceil(crop_fields * model.receptive_field)) if crop else None
+    return FramePlan(context=context, new=new, margin=margin, fade=int(round(fade_s * rate)))
+
+
+def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed((seed * 1_000_003 + frame * 7_919) % (2**63 - 1))
+
+
+@torch.no_grad()
+def run_frames(model: DiffWave, audio: np.ndarray, total_new: int, sampler: Sampler, schedule: Schedule,
+               plan: FramePlan, seed: int = 0, options: dict | None = None,
+               step_callback: Callable[[int, dict], None] | None = None) -> Iterator[np.ndarray]:
+    """Yield the new audio of each frame (float32 [<= plan.new]) until ``total_new`` samples.
+
+    ``audio`` [L] is the known audio (L >= 1); a shorter-than-context input is used whole.
+    ``step_callback(frame, info)`` receives the sampler's per-step dict.
+    """
+    device = next(model.parameters()).device
+    history = np.asarray(audio, dtype=np.float32)[-plan.context :]
+    produced, frame = 0, 0
+    while produced < total_new:
+        g = min(plan.new, total_new - produced)
+        k = plan.known_length(len(history))
+        ctx = history[len(history) - k :]
+        length = k + g
+        known = torch.zeros(1, length, device=device)
+        known[0, :k] = torch.from_numpy(ctx).to(device)
+        mask = torch.zeros(length, device=device)
+        mask[:k] = 1.0
+        gen = frame_generator(seed, frame, device)
+        noise = torch.randn(1, length, generator=gen, device=device)
+        cb = None if step_callback is None else (lambda info, f=frame: step_callback(f, info))
+        x = sampler(model, noise, known, mask, schedule, gen, callback=cb, **(options or {}))[0].float().cpu().numpy()
+        new = x[k:]
+        if k:
+            new = residual_fade(ctx[-1], x[k - 1], new, plan.fade)
+        new = np.clip(new, -1.0, 1.0).astype(np.float32)
+        history = np.concatenate([history, new])[-plan.context :]
+        produced += g
+        frame += 1
+        yield new

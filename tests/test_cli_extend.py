@@ -1,0 +1,170 @@
+"""The extend CLI: the happy path, and every bad input from the issue, as a user meets it."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from diffwave.checkpoint import save_model
+from diffwave.cli_util import run_app
+from extend.cli import app
+
+from .conftest import piano_like, tiny_model
+
+FAST = ["--steps", "3", "--new", "0.1", "--context", "0.3", "--device", "cpu"]
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "tiny.safetensors"
+    save_model(path, tiny_model())
+    return path
+
+
+@pytest.fixture
+def song(tmp_path):
+    path = tmp_path / "song.wav"
+    sf.write(path, piano_like(0.4, 8000), 8000, subtype="PCM_16")
+    return path
+
+
+def _run(args, capsys):
+    code = run_app(app, [str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def _fails(args, capsys, message, folder):
+    """Non-zero exit, a one-line error naming the problem, no traceback, no file left behind."""
+    before = set(folder.iterdir())
+    code, err = _run(args, capsys)
+    lines = [l for l in err.strip().splitlines() if l.startswith("error:")]
+    assert code != 0
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+    assert set(folder.iterdir()) == before
+
+
+def test_happy_path_pcm16_round_trip(song, model, capsys):
+    """PCM_16 in, PCM_16 out, default name, exact prefix, exact length; --only-new writes only new audio."""
+    code, err = _run([song, "--seconds", "0.25", "--model", model, *FAST], capsys)
+    assert code == 0, err
+    out = song.with_name("song_extended.wav")
+    info = sf.info(str(out))
+    assert info.subtype == "PCM_16" and info.frames == 3200 + 2000
+    a, _ = sf.read(song, dtype="int16")
+    b, _ = sf.read(out, dtype="int16")
+    assert np.array_equal(a, b[: len(a)])
+    only = song.with_name("only.wav")
+    assert _run([song, "-s", "0.25", "--model", model, "--only-new", "-o", only, *FAST], capsys)[0] == 0
+    c, _ = sf.read(only, dtype="int16")
+    assert np.array_equal(c, b[len(a):])
+
+
+def test_each_sampler_by_name(song, model, capsys, tmp_path):
+    """All three samplers are reachable from the CLI, repaint with its knobs."""
+    for name in ("naive", "lambda", "repaint"):
+        out = tmp_path / f"{name}.wav"
+        extra = ["--jump-length", "1", "--resample", "2"] if name == "repaint" else []
+        code, err = _run([song, "-s", "0.1", "--sampler", name, "--model", model, "-o", out, *FAST, *extra], capsys)
+        assert code == 0 and out.exists(), err
+
+
+def _write(path, data, rate, subtype=None):
+    sf.write(path, data, rate, subtype=subtype)
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "not found"),
+    ("directory", "directory"),
+    ("empty", "empty"),
+    ("zero_samples", "zero samples"),
+    ("garbage", "cannot decode"),
+    ("truncated", "truncated"),
+    ("nan", "NaN or infinite"),
+    ("inf", "NaN or infinite"),
+    ("one_hz", "sample rate 1 Hz"),
+])
+def test_bad_input_files(case, message, tmp_path, model, capsys):
+    """Unreadable or invalid audio gives a one-line error and no output file."""
+    d = tmp_path / "in"
+    d.mkdir()
+    path = d / "x.wav"
+    if case == "directory":
+        path.mkdir()
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "zero_samples":
+        _write(path, np.zeros(0), 8000)
+    elif case == "garbage":
+        path.write_bytes(b"this is not audio\x00\x01" * 100)
+    elif case == "truncated":
+        _write(path, piano_like(1.0, 8000), 8000, "PCM_16")
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif case in ("nan", "inf"):
+        x = piano_like(0.2, 8000).astype(np.float32)
+        x[100] = np.nan if case == "nan" else np.inf
+        _write(path, x, 8000, "FLOAT")
+    elif case == "one_hz":
+        _write(path, piano_like(0.2, 8000)[:50], 1, "PCM_16")
+    _fails([path, "--seconds", "1", "--model", model, *FAST], capsys, message, d)
+
+
+@pytest.mark.parametrize("seconds", ["0", "-3", "nan", "3601", "inf"])
+def test_bad_seconds(song, model, capsys, seconds, tmp_path):
+    """--seconds must be in (0, 3600]."""
+    _fails([song, "--seconds", seconds, "--model", model, *FAST], capsys, "--seconds", tmp_path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sampler", "ddim"], "unknown sampler 'ddim'"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--steps", "many"], "--steps"),
+    (["--steps", "0"], "steps must be"),
+    (["--frobnicate"], "No such option"),
+])
+def test_bad_options(song, model, capsys, args, message, tmp_path):
+    """Unknown samplers, option values and options are usage errors on one line."""
+    _fails([song, "--seconds", "1", "--model", model, *FAST, *args], capsys, message, tmp_path)
+
+
+def test_output_problems(song, model, capsys, tmp_path):
+    """Output equal to input, a missing folder, a directory, and an existing file are refused."""
+    _fails([song, "-s", "1", "--model", model, "-o", song, *FAST], capsys, "overwrite the input", tmp_path)
+    _fails([song, "-s", "1", "--model", model, "-o", tmp_path / "nope" / "x.wav", *FAST], capsys, "does not exist", tmp_path)
+    _fails([song, "-s", "1", "--model", model, "-o", tmp_path, *FAST], capsys, "directory", tmp_path)
+    existing = tmp_path / "keep.wav"
+    existing.write_bytes(b"precious")
+    _fails([song, "-s", "1", "--model", model, "-o", existing, *FAST], capsys, "exists", tmp_path)
+    assert existing.read_bytes() == b"precious"
+    _fails([song, "-s", "1", "--model", model, "-o", tmp_path / "x.mp4", *FAST], capsys, "extension", tmp_path)
+
+
+def test_model_that_is_not_a_model(song, capsys, tmp_path):
+    """A text file passed as --model is refused with a one-line error."""
+    fake = tmp_path / "fake.safetensors"
+    fake.write_text("hello")
+    _fails([song, "-s", "1", "--model", fake, *FAST], capsys, "fake.safetensors", tmp_path)
+
+
+def test_recoverable_inputs_warn_and_succeed(tmp_path, model, capsys):
+    """Silence, values beyond +-1, 8 channels and 192 kHz work, with a warning where it matters."""
+    cases = {
+        "silence.wav": (np.zeros(4000), 8000, "PCM_16", "digital silence"),
+        "loud.wav": (2.0 * piano_like(0.3, 8000), 8000, "FLOAT", "beyond +-1"),
+        "eight.wav": (np.stack([piano_like(0.3, 8000)] * 8, axis=1), 8000, "PCM_16", "8 channels"),
+        "hires.wav": (piano_like(0.3, 192000), 192000, "PCM_24", None),
+    }
+    for name, (data, rate, subtype, warning) in cases.items():
+        path = _write(tmp_path / name, data, rate, subtype)
+        out = tmp_path / f"out_{name}"
+        code, err = _run([path, "-s", "0.1", "--model", model, "-o", out, *FAST], capsys)
+        assert code == 0, err
+        if warning:
+            assert warning in err
+        original, _ = sf.read(path, always_2d=True)
+        result, rate_out = sf.read(out, always_2d=True)
+        assert rate_out == rate and result.shape[1] == original.shape[1]
+        assert len(result) == len(original) + round(0.1 * rate)
+        assert np.array_equal(result[: len(original)], original)
