@@ -1,0 +1,83 @@
+"""Helpers shared by the benchmark scripts: model choice, clips, timing, Markdown."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diffwave.audio import load_mono
+from diffwave.checkpoint import load_model
+from diffwave.config import ModelConfig
+from diffwave.model import DiffWave
+from diffwave.pretrained import default_model_path
+
+CLIPS = Path(__file__).resolve().parents[1] / "extend" / "examples"
+TINY = ModelConfig(sample_rate=16000, residual_channels=4, residual_layers=4, dilation_cycle=2)
+
+
+def pick_model(path: str | None, tiny: bool) -> DiffWave:
+    """The given model, the bundled one, or (``tiny``) a random 4-channel net for smoke runs."""
+    if tiny:
+        torch.manual_seed(0)
+        model = DiffWave(TINY)
+        torch.nn.init.normal_(model.output_projection.weight, std=0.05)
+        return model.eval()
+    return load_model(path or default_model_path()).eval()
+
+
+def clips(folder: str | Path | None, rate: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+    paths = sorted(Path(folder or CLIPS).glob("*.flac"))[: limit or None]
+    return [(p.stem, load_mono(p, rate)) for p in paths]
+
+
+class CallCounter:
+    """Counts forward passes of a module through a hook."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.calls = 0
+        self.handle = model.register_forward_hook(self._hook)
+
+    def _hook(self, *_):
+        self.calls += 1
+
+    def close(self) -> None:
+        self.handle.remove()
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "".join("| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |\n" for r in rows)
+    return head + body
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=float) + "\n")
+
+
+def sampler_options(sampler: str, steps: int) -> dict:
+    """The paper's RePaint knobs (j=10, r=10), with j shrunk for very short smoke schedules."""
+    if sampler != "repaint":
+        return {}
+    return {"jump_length": min(10, max(1, steps // 5)), "resample": 10}

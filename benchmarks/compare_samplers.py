@@ -1,0 +1,212 @@
+"""Compare the samplers on real clips, reproducing the paper's protocol and figures.
+
+Each clip's first ``--prompt`` seconds are extended by ``--generate`` seconds with every
+sampler, from identical initial noise per clip and seed; the rest of the clip is the real
+continuation, kept for reference.
+
+    python -m benchmarks.compare_samplers --clips extend/examples --seeds 1 --out docs/benchmarks
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from diffwave.schedule import make_schedule
+from extend import Extender
+from extend.frames import run_frames
+from extend.samplers import SAMPLERS
+
+from . import crepe, plots
+from .common import CallCounter, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .metrics import (click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin)
+
+VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() // 1024
+
+
+def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new, options) -> float:
+    """In a fresh process: peak RSS growth (MB) over one frame, above the loaded model."""
+    model = pick_model(model_path, tiny)
+    ex = Extender(model)
+    prompt = clips(None, model.config.sample_rate, 1)[0][1]
+    ex.extend(prompt, model.config.sample_rate, 0.01, sampler=sampler, steps=2, new=0.01)  # lazy imports, allocator
+    base = _rss_kb()
+    ex.extend(prompt, model.config.sample_rate, rate_seconds, sampler=sampler, steps=steps, new=new, **options)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0
+
+
+def peak_memory(args, sampler: str) -> float:
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_peak_memory_child, args.model, args.tiny, sampler, args.steps, args.new, args.new,
+                           sampler_options(sampler, args.steps)).result()
+
+
+def nearest_step(schedule, t: float) -> int:
+    return int(np.argmin(np.abs(schedule.model_steps.numpy() - t)))
+
+
+def run(args) -> dict:
+    model = pick_model(args.model, args.tiny)
+    rate = model.config.sample_rate
+    ex = Extender(model)
+    schedule = make_schedule(model.config, args.steps)
+    t_snap = nearest_step(schedule, 25.0)
+    pieces = clips(args.clips, rate, args.limit)
+    n_prompt, n_gen = int(args.prompt * rate), int(args.generate * rate)
+    counter = CallCounter(model)
+    per = {name: {"ks": [], "cost": [], "nfe": [], "scores": [], "generated": []} for name in args.samplers}
+    snapshots, tracks = {}, {}
+    for ci, (clip_name, audio) in enumerate(pieces):
+        prompt, reference = audio[:n_prompt], audio[n_prompt:]
+        for seed in range(args.seeds):
+            for name in args.samplers:
+                job = ex.job(sampler=name, steps=args.steps, context=args.context, new=args.new, seed=seed,
+                             **sampler_options(name, args.steps))
+                ks_rows, snap = [], {}
+
+                def on_step(frame, info, ks_rows=ks_rows, snap=snap, k=job.plan.known_length(len(prompt))):
+                    if frame != 0:
+                        return
+                    x = info["x"][0].float().cpu().numpy()
+                    n = info["n"]
+                    ks_rows.append((n, *ks(x[k:], reference)))
+                    if n == t_snap:
+                        snap["t=25"] = x.copy()
+                    if n == 0:
+                        snap["t=0"] = x.copy()
+
+                counter.calls = 0
+                chunks, seconds = timed(lambda: list(run_frames(model, prompt, n_gen, job.sampler, job.schedule, job.plan,
+                                                                   seed, job.options, step_callback=on_step)))
+                generated = np.concatenate(chunks)
+                per[name]["nfe"].append(counter.calls / job.plan.frames_for(n_gen))
+                per[name]["cost"].append(seconds / args.generate)
+                # RePaint visits levels repeatedly: keep the last visit of each level, ordered by level
+                last = {}
+                for n, stat, p in ks_rows:
+                    last[n] = (stat, p)
+                per[name]["ks"].append([last[n] for n in sorted(last)])
+                full = np.concatenate([prompt, generated])
+                per[name]["generated"].append(generated)
+                per[name]["scores"].append(score(full, audio, n_prompt, rate, args.crepe, tracks if ci == 0 and seed == 0 else None, name))
+                if ci == 0 and seed == 0:
+                    snapshots[name] = snap
+                    seam_in_frame = job.plan.known_length(len(prompt))
+    counter.close()
+    return summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame)
+
+
+def score(full: np.ndarray, real: np.ndarray, seam: int, rate: int, crepe_model: str, tracks: dict | None, name: str) -> dict:
+    """Pitch, seam and click scores of prompt+continuation ``full`` against the real clip."""
+    f0, per = crepe.pitch(full, rate, crepe_model)
+    f0_ref, per_ref = crepe.pitch(real, rate, crepe_model)
+    y, y_ref = yin(full, rate), yin(real, rate)
+    hop = int(rate * 0.01)
+    s = seam // hop
+    n = min(len(f0), len(f0_ref))
+    gen, ref = slice(s, n), slice(s, n)
+    voiced, voiced_ref = per >= VOICED, per_ref >= VOICED
+    m = min(len(y), len(y_ref), n)
+    if tracks is not None:
+        tracks[name] = {"crepe": f0, "yin": y, "voiced": voiced}
+        tracks["reference"] = {"crepe": f0_ref, "yin": y_ref, "voiced": voiced_ref}
+    return {
+        "crepe_accuracy": pitch_accuracy(f0[gen], f0_ref[ref], voiced[gen], voiced_ref[ref]),
+        "yin_accuracy": pitch_accuracy(y[s:m], y_ref[s:m], voiced[s:m], voiced_ref[s:m]),
+        "seam_jump_cents": seam_pitch_jump_cents(f0, voiced, s),
+        "seam_flux_ratio": seam_flux_ratio(full, seam, rate),
+        "click_score": click_score(full, seam, rate),
+        "voiced_fraction": float(voiced[s:].mean()),
+        "periodicity_median": float(np.median(per[s:])),
+    }
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame) -> dict:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    real_emb = np.concatenate([crepe.embedding(a, rate, args.crepe) for _, a in pieces])
+    halves = [crepe.embedding(a[: len(a) // 2], rate, args.crepe) for _, a in pieces], [crepe.embedding(a[len(a) // 2 :], rate, args.crepe) for _, a in pieces]
+    floor_fd = frechet_distance(np.concatenate(halves[0]), np.concatenate(halves[1]))
+    rows, curves = [], {}
+    for name, d in per.items():
+        s = {k: _nanmean([x[k] for x in d["scores"]]) for k in d["scores"][0]}
+        gen_emb = np.concatenate([crepe.embedding(g, rate, args.crepe) for g in d["generated"]])
+        ks_arr = np.array(d["ks"])  # [runs, steps, 2]
+        curves[name] = {"statistic": ks_arr[:, :, 0].mean(0).tolist(), "pvalue": np.exp(np.log(np.clip(ks_arr[:, :, 1], 1e-300, None)).mean(0)).tolist()}
+        rows.append({"sampler": name, "NFE per frame": float(np.mean(d["nfe"])), "compute s per s": float(np.mean(d["cost"])),
+                     "peak MB": peak_memory(args, name) if not args.skip_memory else float("nan"),
+                     "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"], "seam jump cents": s["seam_jump_cents"],
+                     "seam flux ratio": s["seam_flux_ratio"], "click score": s["click_score"],
+                     "clicks": int(sum(x["click_score"] > 3.0 for x in d["scores"])), "runs": len(d["scores"]),
+                     "voiced frac": s["voiced_fraction"], "FD CREPE": frechet_distance(gen_emb, real_emb),
+                     "final KS": curves[name]["statistic"][0]})
+    ref_full = pieces[0][1]
+    figs = {"lambda": plots.lambda_curve(out / "fig2_lambda.png"),
+            "ks": plots.ks_curves(out / "fig3_ks.png", curves, sorted(schedule.model_steps.tolist())),
+            "t25": plots.waveforms(out / "fig4_t25.png", snapshots, rate, seam_in_frame, "t=25"),
+            "t0": plots.waveforms(out / "fig5_t0.png", snapshots, rate, seam_in_frame, "t=0"),
+            "pitch": plots.pitch_tracks(out / "fig6_pitch.png", tracks, n_prompt / rate, 0.01)}
+    spec_audio = {"real": ref_full}
+    spec_audio.update({n: np.concatenate([ref_full[:n_prompt], per[n]["generated"][0]]) for n in per})
+    figs["spectrogram"] = plots.spectrogram(out / "spectrograms.png", spec_audio, rate, n_prompt / rate)
+    result = {"machine": machine(), "clips": [n for n, _ in pieces], "seeds": args.seeds, "steps": args.steps,
+              "prompt_s": args.prompt, "generate_s": args.generate, "crepe_model": args.crepe, "rows": rows,
+              "fd_real_vs_real": floor_fd, "ks_curves": curves, "figures": {k: str(v.name) for k, v in figs.items()}}
+    write_json(out / "compare_samplers.json", result)
+    (out / "compare_samplers.md").write_text(markdown(result))
+    return result
+
+
+COLUMNS = ["sampler", "NFE per frame", "compute s per s", "peak MB", "CREPE acc", "YIN acc", "seam jump cents",
+           "seam flux ratio", "click score", "clicks", "runs", "voiced frac", "FD CREPE", "final KS"]
+
+
+def markdown(r: dict) -> str:
+    return (f"Clips: {', '.join(r['clips'])}; {r['seeds']} seed(s); {r['steps']} steps; {r['prompt_s']} s prompts extended by "
+            f"{r['generate_s']} s; CREPE model `{r['crepe_model']}`. Machine: {r['machine']}.\n\n"
+            + table(r["rows"], COLUMNS)
+            + f"\nFrechet distance of CREPE embeddings between the first and second halves of the real clips (the floor): "
+              f"{r['fd_real_vs_real']:.3g}.\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clips", default=None, help="folder of clips [extend/examples]")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--model", default=None)
+    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--prompt", type=float, default=5.0)
+    p.add_argument("--generate", type=float, default=3.0)
+    p.add_argument("--context", type=float, default=4.0)
+    p.add_argument("--new", type=float, default=1.0)
+    p.add_argument("--limit", type=int, default=None, help="use the first N clips")
+    p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
+    p.add_argument("--samplers", nargs="+", default=sorted(SAMPLERS))
+    p.add_argument("--skip-memory", action="store_true")
+    return p
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    print(markdown(run(args)))
+
+
+if __name__ == "__main__":
+    main()

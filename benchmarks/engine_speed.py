@@ -1,0 +1,117 @@
+"""Engine speed: NFE and compute seconds per second of new audio, per sampler, with and
+without receptive-field cropping; cost against context length; and whether cropping changes
+the output.
+
+    python -m benchmarks.engine_speed --out docs/engine_speed      # bundled model
+    python -m benchmarks.engine_speed --tiny --seconds 0.5          # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from extend import Extender
+
+from .common import CallCounter, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .metrics import ks
+
+
+def crop_pass_error(model, margin: int, length: int = 48000, seed: int = 0) -> float:
+    """Max |eps(full) - eps(cropped)| after the seam for one network pass, relative to eps RMS."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, length, generator=g)
+    seam = length - 16000
+    t = torch.tensor([100.0])
+    with torch.no_grad():
+        full = model(x, t)[0, seam:]
+        cropped = model(x[:, seam - margin :], t)[0, margin:]
+    return float((full - cropped).abs().max() / full.pow(2).mean().sqrt().clamp_min(1e-12))
+
+
+def run(args) -> dict:
+    model = pick_model(args.model, args.tiny)
+    ex = Extender(model)
+    rate = model.config.sample_rate
+    name, prompt = clips(None, rate, 1)[0]
+    counter = CallCounter(model)
+    rows, outputs = [], {}
+    for sampler in args.samplers:
+        for crop in (True, False):
+            counter.calls = 0
+            out, seconds = timed(ex.extend, prompt, rate, args.seconds, sampler=sampler, steps=args.steps,
+                                 context=args.context, new=args.new, crop=crop, **sampler_options(sampler, args.steps))
+            frames = int(np.ceil(args.seconds / args.new))
+            outputs[(sampler, crop)] = out[len(prompt):]
+            rows.append({"sampler": sampler, "crop": "yes" if crop else "no", "NFE per frame": counter.calls // frames,
+                         "compute s per s of new audio": seconds / args.seconds, "wall s": seconds})
+    for row in rows:
+        if row["crop"] == "yes":
+            full = next(r for r in rows if r["sampler"] == row["sampler"] and r["crop"] == "no")
+            row["speed-up"] = full["wall s"] / row["wall s"]
+    equivalence = []
+    for sampler in args.samplers:
+        a, b = outputs[(sampler, True)], outputs[(sampler, False)]
+        stat, p = ks(a, b)
+        equivalence.append({"sampler": sampler, "RMS cropped / uncropped": float(a.std() / max(b.std(), 1e-12)),
+                            "KS statistic": stat, "KS p": p})
+    context_rows = []
+    for context in args.contexts:
+        for crop in (True, False):
+            _, seconds = timed(ex.extend, prompt if len(prompt) >= context * rate else np.tile(prompt, 3), rate, args.new,
+                               sampler="lambda", steps=args.steps, context=context, new=args.new, crop=crop)
+            context_rows.append({"context s": context, "crop": "yes" if crop else "no",
+                                 "compute s per s of new audio": seconds / args.new})
+    counter.close()
+    plan_margin = ex.job(context=args.context, new=args.new).plan.margin
+    result = {"machine": machine(), "model": model.config.to_json(), "receptive_field": model.receptive_field,
+              "crop_margin_samples": plan_margin, "clip": name, "seconds": args.seconds, "steps": args.steps,
+              "context": args.context, "new": args.new, "rows": rows, "equivalence": equivalence,
+              "context_rows": context_rows, "pass_error_at_margin": crop_pass_error(model, plan_margin),
+              "pass_error_at_radius": crop_pass_error(model, model.receptive_radius)}
+    return result
+
+
+def markdown(r: dict) -> str:
+    return (
+        f"# Engine speed\n\nMachine: {r['machine']}. Model: `{r['model']}` (receptive field {r['receptive_field']} samples).\n"
+        f"Extending `{r['clip']}` by {r['seconds']} s, {r['steps']} steps, context {r['context']} s, new {r['new']} s per frame; "
+        f"cropping keeps {r['crop_margin_samples']} known samples (3 receptive fields).\n\n"
+        + table(r["rows"], ["sampler", "crop", "NFE per frame", "compute s per s of new audio", "wall s", "speed-up"])
+        + "\n## Does cropping change the output?\n\n"
+        f"One network pass on a frame cropped at the margin differs from the uncropped pass after the seam by "
+        f"{r['pass_error_at_margin']:.2g} (max abs, relative to eps RMS); cropped at exactly one receptive radius: "
+        f"{r['pass_error_at_radius']:.2g}. Whole extensions use different noise draws (the frame is shorter), so they are "
+        "compared as distributions:\n\n"
+        + table(r["equivalence"], ["sampler", "RMS cropped / uncropped", "KS statistic", "KS p"])
+        + "\n## Cost against context (lambda)\n\n"
+        + table(r["context_rows"], ["context s", "crop", "compute s per s of new audio"])
+    )
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--context", type=float, default=4.0)
+    p.add_argument("--new", type=float, default=1.0)
+    p.add_argument("--contexts", type=float, nargs="+", default=[1.0, 4.0, 8.0])
+    p.add_argument("--samplers", nargs="+", default=["naive", "lambda", "repaint"])
+    p.add_argument("--out", type=Path, default=None, help="folder for engine_speed.md/json")
+    args = p.parse_args(argv)
+    result = run(args)
+    text = markdown(result)
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "engine_speed.md").write_text(text)
+        write_json(args.out / "engine_speed.json", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Figures for the benchmark report (matplotlib, Agg). Each function writes one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from extend.schedules import lambda_schedule  # noqa: E402
+
+COLORS = {"lambda": "C0", "naive": "C1", "repaint": "C2", "reference": "0.3"}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def lambda_curve(path: Path, steps: int = 200, other: int = 50) -> Path:
+    """Paper Fig. 2: reverse lambda against reverse steps taken."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(np.arange(steps), lambda_schedule(steps).numpy(), label=f"paper-exact, {steps} steps", color="C0")
+    ax.plot(np.arange(other) * steps / other, lambda_schedule(other).numpy(), "--", label=f"T-agnostic, {other} steps", color="C3")
+    ax.set_xlabel(f"reverse steps taken (scaled to {steps})")
+    ax.set_ylabel("lambda")
+    ax.set_title("Reverse lambda schedule (weight of the model in the known region)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def ks_curves(path: Path, curves: dict[str, dict[str, list[float]]], model_steps: list[float]) -> Path:
+    """Paper Fig. 3: KS statistic and p-value between generated and reference samples at every t."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for name, c in curves.items():
+        axes[0].plot(model_steps, c["statistic"], label=name, color=COLORS.get(name))
+        axes[1].plot(model_steps, c["pvalue"], label=name, color=COLORS.get(name))
+    for ax, label in zip(axes, ["KS statistic (lower = closer)", "KS p-value (higher = closer)"]):
+        ax.set_xlabel("diffusion step t (reverse process runs right to left)")
+        ax.set_ylabel(label)
+        ax.invert_xaxis()
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[1].set_yscale("log")
+    return _save(fig, path)
+
+
+def waveforms(path: Path, snapshots: dict[str, dict[str, np.ndarray]], rate: int, seam: int, label: str) -> Path:
+    """Paper Figs. 4/5: each sampler's x_t over the frame at one step, from the same noise."""
+    names = list(snapshots)
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.8 * len(names)), sharex=True, sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), names):
+        x = snapshots[name][label]
+        t = np.arange(len(x)) / rate
+        ax.plot(t, x, lw=0.4, color=COLORS.get(name))
+        ax.axvline(seam / rate, color="k", lw=0.8, ls=":")
+        ax.set_ylabel(name)
+    np.atleast_1d(axes)[-1].set_xlabel("seconds in the frame (dotted: seam)")
+    fig.suptitle(f"x at {label}")
+    return _save(fig, path)
+
+
+def pitch_tracks(path: Path, tracks: dict[str, dict[str, np.ndarray]], seam_s: float, hop_s: float) -> Path:
+    """Paper Fig. 6: CREPE and YIN pitch of prompt + continuation per sampler, reference overlaid."""
+    names = [n for n in tracks if n != "reference"]
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 2.2 * len(names)), sharex=True, sharey=True)
+    ref = tracks.get("reference")
+    for ax, name in zip(np.atleast_1d(axes), names):
+        tr = tracks[name]
+        t = np.arange(len(tr["crepe"])) * hop_s
+        ax.plot(t, np.where(tr["voiced"], tr["crepe"], np.nan), ".", ms=2, color=COLORS.get(name), label="CREPE (voiced)")
+        ax.plot(np.arange(len(tr["yin"])) * hop_s, tr["yin"], lw=0.6, color="0.6", label="YIN")
+        if ref is not None:
+            tr_ = np.arange(len(ref["crepe"])) * hop_s
+            ax.plot(tr_, np.where(ref["voiced"], ref["crepe"], np.nan), ".", ms=2, color="k", alpha=0.35, label="real audio (CREPE)")
+        ax.axvline(seam_s, color="k", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_ylabel(f"{name}\nHz")
+        ax.legend(loc="upper left", fontsize=7, ncol=3)
+    np.atleast_1d(axes)[-1].set_xlabel("seconds (dotted: end of prompt)")
+    return _save(fig, path)
+
+
+def oracle_bars(path: Path, results: dict[str, dict]) -> Path:
+    """Oracle scores per sampler: mean error, variance ratio and KS, near the seam and far."""
+    names = list(results)
+    metrics = [("mean_error", "mean error (cond. std units)"), ("variance_ratio", "variance ratio (1 = exact)"), ("ks", "KS vs exact samples")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    width = 0.38
+    for ax, (key, label) in zip(axes, metrics):
+        x = np.arange(len(names))
+        ax.bar(x - width / 2, [results[n]["near_seam"][key] for n in names], width, label="near seam")
+        ax.bar(x + width / 2, [results[n]["far"][key] for n in names], width, label="far")
+        floor = np.mean([results[n]["exact_floor_near"][key] for n in names])
+        ax.axhline(floor, color="k", ls=":", lw=1, label="exact sampler")
+        ax.set_xticks(x, names)
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def spectrogram(path: Path, audio: dict[str, np.ndarray], rate: int, seam_s: float | None = None) -> Path:
+    """Log-magnitude spectrograms (librosa STFT) stacked, one per named signal."""
+    import librosa
+
+    fig, axes = plt.subplots(len(audio), 1, figsize=(9, 2.2 * len(audio)), sharex=True)
+    for ax, (name, x) in zip(np.atleast_1d(axes), audio.items()):
+        s = librosa.amplitude_to_db(np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=1024, hop_length=256)), ref=1.0)
+        ax.imshow(s, origin="lower", aspect="auto", extent=[0, len(x) / rate, 0, rate / 2], vmin=-80, vmax=20, cmap="magma")
+        if seam_s is not None:
+            ax.axvline(seam_s, color="w", lw=0.8, ls=":")
+        ax.set_ylim(0, 4000)
+        ax.set_ylabel(f"{name}\nHz")
+    np.atleast_1d(axes)[-1].set_xlabel("seconds")
+    return _save(fig, path)

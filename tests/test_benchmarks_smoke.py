@@ -1,0 +1,29 @@
+"""Smoke runs of the benchmark scripts with a tiny random model (numbers are not results)."""
+
+import json
+
+
+def test_report_smoke(tmp_path):
+    """benchmarks.report --tiny --quick writes the Markdown report, JSON and every figure."""
+    from benchmarks import report
+
+    out = tmp_path / "benchmarks"
+    report.main(["--out", str(out), "--tiny", "--quick"])
+    text = (tmp_path / "benchmarks.md").read_text()
+    assert "The paper's question" in text and "Exact-posterior oracle" in text
+    for name in ("fig2_lambda", "fig3_ks", "fig4_t25", "fig5_t0", "fig6_pitch", "spectrograms", "oracle"):
+        assert (out / f"{name}.png").stat().st_size > 1000, name
+    data = json.loads((out / "compare_samplers.json").read_text())
+    assert {r["sampler"] for r in data["rows"]} == {"naive", "lambda", "repaint"}
+    assert data["rows"][0]["NFE per frame"] == 20
+
+
+def test_engine_speed_smoke(tmp_path):
+    """benchmarks.engine_speed runs on a tiny model and reports NFE with and without cropping."""
+    from benchmarks import engine_speed
+
+    engine_speed.main(["--tiny", "--seconds", "0.5", "--new", "0.25", "--steps", "4", "--contexts", "1", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "engine_speed.json").read_text())
+    nfe = {(r["sampler"], r["crop"]): r["NFE per frame"] for r in data["rows"]}
+    assert nfe[("naive", "yes")] == nfe[("naive", "no")] == 4
+    assert nfe[("repaint", "yes")] > 4
