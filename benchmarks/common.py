@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import time
@@ -81,3 +82,12 @@ def sampler_options(sampler: str, steps: int) -> dict:
     if sampler != "repaint":
         return {}
     return {"jump_length": min(10, max(1, steps // 5)), "resample": 10}
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """Options every benchmark shares: which model, and the engine's settings."""
+    p.add_argument("--model", default=None, help="model file [bundled piano model]")
+    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--context", type=float, default=4.0)
+    p.add_argument("--new", type=float, default=1.0)

@@ -23,7 +23,7 @@ from extend.frames import run_frames
 from extend.samplers import SAMPLERS
 
 from . import crepe, plots
-from .common import CallCounter, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .common import CallCounter, add_engine_args, clips, machine, pick_model, sampler_options, table, timed, write_json
 from .metrics import (click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin)
 
 VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
@@ -189,13 +189,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", default=None, help="folder of clips [extend/examples]")
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--model", default=None)
-    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
-    p.add_argument("--steps", type=int, default=50)
+    add_engine_args(p)
     p.add_argument("--prompt", type=float, default=5.0)
     p.add_argument("--generate", type=float, default=3.0)
-    p.add_argument("--context", type=float, default=4.0)
-    p.add_argument("--new", type=float, default=1.0)
     p.add_argument("--limit", type=int, default=None, help="use the first N clips")
     p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
     p.add_argument("--samplers", nargs="+", default=sorted(SAMPLERS))

@@ -9,15 +9,17 @@ the output.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from extend import Extender
+from extend.frames import run_frames
 
-from .common import CallCounter, clips, machine, pick_model, sampler_options, table, timed, write_json
-from .metrics import ks
+from .common import CallCounter, add_engine_args, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .metrics import click_score, ks, seam_flux_ratio
 
 
 def crop_pass_error(model, margin: int, length: int = 48000, seed: int = 0) -> float:
@@ -30,6 +32,32 @@ def crop_pass_error(model, margin: int, length: int = 48000, seed: int = 0) -> f
         full = model(x, t)[0, seam:]
         cropped = model(x[:, seam - margin :], t)[0, margin:]
     return float((full - cropped).abs().max() / full.pow(2).mean().sqrt().clamp_min(1e-12))
+
+
+def seam_rows(ex: Extender, pieces, steps: int, samplers: list[str]) -> list[dict]:
+    """One frame per clip with and without the residual fade (same seed, so the same sampler
+    output): the step at the seam relative to the prompt's median sample-to-sample change,
+    the click score and the seam flux ratio."""
+    rate = ex.sample_rate
+    rows = []
+    for sampler in samplers:
+        job = ex.job(sampler=sampler, steps=steps, **sampler_options(sampler, steps))
+        for fade in (True, False):
+            plan = job.plan if fade else dataclasses.replace(job.plan, fade=0)
+            steps_rel, clicks, flux = [], [], []
+            for _, audio in pieces:
+                prompt = audio[: 5 * rate]
+                new = next(run_frames(ex.model, prompt, plan.new, job.sampler, job.schedule, plan, 0, job.options))
+                full = np.concatenate([prompt, new])
+                typical = np.median(np.abs(np.diff(prompt[-rate:])))
+                steps_rel.append(abs(float(new[0] - prompt[-1])) / max(typical, 1e-9))
+                clicks.append(click_score(full, len(prompt), rate))
+                flux.append(seam_flux_ratio(full, len(prompt), rate))
+            rows.append({"sampler": sampler, "seam fade": "yes" if fade else "no",
+                         "step at seam / median step": float(np.median(steps_rel)), "click score (median)": float(np.median(clicks)),
+                         "clicks (> 3)": int(sum(c > 3 for c in clicks)), "seam flux ratio (median)": float(np.median(flux)),
+                         "frames": len(pieces)})
+    return rows
 
 
 def run(args) -> dict:
@@ -66,11 +94,12 @@ def run(args) -> dict:
             context_rows.append({"context s": context, "crop": "yes" if crop else "no",
                                  "compute s per s of new audio": seconds / args.new})
     counter.close()
+    seams = seam_rows(ex, clips(None, rate, args.seam_clips), args.steps, ["naive", "lambda"])
     plan_margin = ex.job(context=args.context, new=args.new).plan.margin
     result = {"machine": machine(), "model": model.config.to_json(), "receptive_field": model.receptive_field,
               "crop_margin_samples": plan_margin, "clip": name, "seconds": args.seconds, "steps": args.steps,
               "context": args.context, "new": args.new, "rows": rows, "equivalence": equivalence,
-              "context_rows": context_rows, "pass_error_at_margin": crop_pass_error(model, plan_margin),
+              "context_rows": context_rows, "seam_rows": seams, "pass_error_at_margin": crop_pass_error(model, plan_margin),
               "pass_error_at_radius": crop_pass_error(model, model.receptive_radius)}
     return result
 
@@ -89,19 +118,22 @@ def markdown(r: dict) -> str:
         + table(r["equivalence"], ["sampler", "RMS cropped / uncropped", "KS statistic", "KS p"])
         + "\n## Cost against context (lambda)\n\n"
         + table(r["context_rows"], ["context s", "crop", "compute s per s of new audio"])
+        + "\n## The seam, with and without the residual fade\n\n"
+        "First frame after a 5 s prompt, one per clip. The fade only acts where the sampler's own x_0 differs from the "
+        "input at the last known sample: never for naive (its known region is the input at t=0), always for lambda "
+        "(lambda = 1 at the end).\n\n"
+        + table(r["seam_rows"], ["sampler", "seam fade", "step at seam / median step", "click score (median)", "clicks (> 3)",
+                                 "seam flux ratio (median)", "frames"])
     )
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None)
-    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
+    add_engine_args(p)
     p.add_argument("--seconds", type=float, default=4.0)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--context", type=float, default=4.0)
-    p.add_argument("--new", type=float, default=1.0)
     p.add_argument("--contexts", type=float, nargs="+", default=[1.0, 4.0, 8.0])
     p.add_argument("--samplers", nargs="+", default=["naive", "lambda", "repaint"])
+    p.add_argument("--seam-clips", type=int, default=8, help="clips used for the seam table")
     p.add_argument("--out", type=Path, default=None, help="folder for engine_speed.md/json")
     args = p.parse_args(argv)
     result = run(args)

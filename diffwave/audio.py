@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import UserError
+from .errors import UserError, require_file
 
 MIN_RATE = 4000
 MAX_RATE = 768000
@@ -49,12 +49,7 @@ def read_audio(path: str | os.PathLike, warn: Callable[[str], None] | None = Non
     decides the recovery.
     """
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"input file not found: {path}")
-    if path.is_dir():
-        raise UserError(f"input is a directory, not an audio file: {path}")
-    if path.stat().st_size == 0:
-        raise UserError(f"input file is empty (0 bytes): {path}")
+    require_file(path, "input file")
     try:
         info = sf.info(str(path))
         if _TRUNCATED.search(info.extra_info or ""):

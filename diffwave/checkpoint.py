@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
-from .errors import UserError
+from .errors import UserError, require_file
 from .model import DiffWave
 
 FORMAT = "diffwave-extend/1"
@@ -150,12 +150,7 @@ def import_reference(path: str | os.PathLike) -> DiffWave:
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> DiffWave:
     """Load our safetensors model or a reference checkpoint; errors are one-line UserErrors."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"model file not found: {path}")
-    if path.is_dir():
-        raise UserError(f"model path is a directory, not a file: {path}")
-    if path.stat().st_size == 0:
-        raise UserError(f"model file is empty: {path}")
+    require_file(path, "model file")
     if _is_safetensors(path):
         config, state, _ = _load_safetensors(path)
         model = build_model(config, state)

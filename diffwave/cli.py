@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 import torch
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .audio import check_audio_output, check_writable, duration_ok, write_audio
@@ -57,12 +58,15 @@ def train_cmd(
     if rank != 0:
         train(data_dir, out, config, cfg, dev)
         return
+    console = Console()
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as bar:
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("train", total=max_steps, info="loading data")
 
         def on_step(step: int, loss_value: float, rate: float) -> None:
             bar.update(task, completed=step, info=f"loss {loss_value:.4f}  {rate:.2f} steps/s")
+            if not console.is_terminal and step % 50 == 0:  # logs and pipes get plain lines
+                print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)
 
         state = train(data_dir, out, config, cfg, dev, on_step=on_step)
     print(f"done: step {state.step}; state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")

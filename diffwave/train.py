@@ -26,7 +26,7 @@ from .config import ModelConfig
 from .data import CropSampler, step_generator
 from .errors import UserError
 from .model import DiffWave
-from .runlog import plot_loss, truncate_after, write_rows
+from .runlog import plot_loss, read_rows, truncate_after, write_rows
 from .schedule import training_betas
 
 STATE_FILE = "state.safetensors"
@@ -178,8 +178,11 @@ def train(
         state = new_state(config, train_cfg, device)
         if rank == 0:
             run_dir.mkdir(parents=True, exist_ok=True)
+    elapsed_before = 0.0  # wall-clock of earlier sessions of this run, so the log is cumulative
     if rank == 0:
         truncate_after(run_dir / "log.csv", state.step)
+        previous = read_rows(run_dir / "log.csv")
+        elapsed_before = previous[-1]["elapsed_s"] if previous else 0.0
 
     sampler = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
     abar = torch.cumprod(1.0 - training_betas(config), 0).float()
@@ -189,6 +192,7 @@ def train(
     use_bf16 = device.type == "cuda"
 
     pending: list[dict] = []
+    window: list[float] = []  # losses since the last log row; rows hold their mean
     t_start = time.perf_counter()
     t_last, step_last = t_start, state.step
     while state.step < train_cfg.max_steps:
@@ -219,10 +223,12 @@ def train(
         rate = (state.step - step_last) / max(now - t_last, 1e-9)
         if on_step is not None:
             on_step(state.step, loss_value, rate)
+        window.append(loss_value)
         saving = state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
         if saving or state.step % train_cfg.log_every == 0:
-            pending.append({"step": state.step, "loss": loss_value, "steps_per_s": round(rate, 4), "elapsed_s": round(now - t_start, 2)})
-            t_last, step_last = now, state.step
+            pending.append({"step": state.step, "loss": sum(window) / len(window), "steps_per_s": round(rate, 4),
+                            "elapsed_s": round(elapsed_before + now - t_start, 2)})
+            t_last, step_last, window = now, state.step, []
         if saving:
             write_rows(run_dir / "log.csv", pending)
             pending = []

@@ -22,8 +22,9 @@ def test_engine_speed_smoke(tmp_path):
     """benchmarks.engine_speed runs on a tiny model and reports NFE with and without cropping."""
     from benchmarks import engine_speed
 
-    engine_speed.main(["--tiny", "--seconds", "0.5", "--new", "0.25", "--steps", "4", "--contexts", "1", "--out", str(tmp_path)])
+    engine_speed.main(["--tiny", "--seconds", "0.5", "--new", "0.25", "--steps", "4", "--contexts", "1", "--seam-clips", "1", "--out", str(tmp_path)])
     data = json.loads((tmp_path / "engine_speed.json").read_text())
     nfe = {(r["sampler"], r["crop"]): r["NFE per frame"] for r in data["rows"]}
     assert nfe[("naive", "yes")] == nfe[("naive", "no")] == 4
     assert nfe[("repaint", "yes")] > 4
+    assert {r["seam fade"] for r in data["seam_rows"]} == {"yes", "no"}

@@ -95,3 +95,24 @@ def test_cli_train_then_export_then_sample(wav_dir, tmp_path, capsys):
     assert info.samplerate == 8000 and info.frames == 800
     assert run_app(app, ["sample", "--model", str(model), "--seconds", "0.1", "--out", str(out)]) == 1  # exists
     assert "exists" in capsys.readouterr().err
+
+
+def test_torchrun_ddp_two_processes(wav_dir, tmp_path):
+    """Under torchrun (2 CPU processes, gloo) training runs with DDP: rank 1's gradients change the result."""
+    import os
+    import subprocess
+    import sys
+
+    common = ["--sample-rate", "8000", "--channels", "4", "--layers", "4", "--dilation-cycle", "2", "--max-steps", "4",
+              "--save-every", "4", "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu", "--learning-rate", "0.01"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "diffwave",
+           "train", str(wav_dir), "--out", str(tmp_path / "ddp"), *common]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "single"), *common]) == 0
+    ddp, _, _ = load_state(tmp_path / "ddp", CPU)
+    single, _, _ = load_state(tmp_path / "single", CPU)
+    assert ddp.step == single.step == 4
+    diff = max((a - b).abs().max().item() for a, b in zip(ddp.model.parameters(), single.model.parameters()))
+    assert diff > 1e-6

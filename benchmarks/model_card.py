@@ -1,0 +1,129 @@
+"""Regenerate every measured number on docs/model-card.md.
+
+Unconditional 5 s samples from the model are measured side by side with the validation
+clips (extend/examples): CREPE periodicity and voiced fraction, YIN pitch range, spectral
+centroid distribution, and the KS statistic of sample values. The training record comes
+from the run folder's log. The text between the card's ``<!-- measured -->`` markers is
+replaced; the rest of the card is prose.
+
+    python -m benchmarks.model_card --run training/piano-c32l20 --card docs/model-card.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diffwave.checkpoint import read_metadata
+from diffwave.pretrained import DEFAULT_MODEL
+from diffwave.runlog import plot_loss, read_rows
+from diffwave.sampling import generate
+from diffwave.schedule import make_schedule
+
+from . import crepe, plots
+from .common import clips, machine, pick_model, table, timed, write_json
+from .metrics import ks, spectral_centroid, yin
+
+VOICED = 0.5
+MARK = re.compile(r"(<!-- measured:start -->\n)(.*?)(<!-- measured:end -->)", re.S)
+
+
+def describe(group: list[np.ndarray], rate: int, crepe_model: str) -> dict:
+    per, voiced_frac, f0s, cents = [], [], [], []
+    for x in group:
+        _, p = crepe.pitch(x, rate, crepe_model)
+        y = yin(x, rate)
+        v = p >= VOICED
+        per.append(np.median(p))
+        voiced_frac.append(v.mean())
+        n = min(len(y), len(v))
+        f0s.append(y[:n][v[:n]])
+        cents.append(spectral_centroid(x, rate))
+    f0 = np.concatenate(f0s) if any(len(f) for f in f0s) else np.array([np.nan])
+    c = np.concatenate(cents)
+    return {"CREPE periodicity (median)": float(np.median(per)), "voiced fraction": float(np.mean(voiced_frac)),
+            "YIN f0 p5 Hz": float(np.nanpercentile(f0, 5)), "YIN f0 p95 Hz": float(np.nanpercentile(f0, 95)),
+            "centroid median Hz": float(np.median(c)), "centroid IQR Hz": float(np.subtract(*np.percentile(c, [75, 25]))),
+            "RMS": float(np.sqrt(np.mean(np.concatenate(group) ** 2))), "_centroids": c}
+
+
+def centroid_plot(path: Path, gen: np.ndarray, val: np.ndarray) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    bins = np.linspace(0, 4000, 60)
+    ax.hist(val, bins, alpha=0.6, density=True, label="validation audio")
+    ax.hist(gen, bins, alpha=0.6, density=True, label="model samples")
+    ax.set_xlabel("spectral centroid (Hz)")
+    ax.set_ylabel("density")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--tiny", action="store_true")
+    p.add_argument("--run", type=Path, default=Path("training/piano-c32l20"))
+    p.add_argument("--card", type=Path, default=Path("docs/model-card.md"))
+    p.add_argument("--figures", type=Path, default=Path("docs/model-card"))
+    p.add_argument("--samples", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
+    args = p.parse_args(argv)
+    model = pick_model(args.model, args.tiny)
+    rate = model.config.sample_rate
+    n = int(args.seconds * rate)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(args.samples, n, generator=gen)
+    audio, secs = timed(generate, model, noise, make_schedule(model.config, args.steps), gen)
+    samples = [np.clip(a, -1, 1) for a in audio.numpy()]
+    val = [x[:n] for _, x in clips(None, rate)]
+    g, v = describe(samples, rate, args.crepe), describe(val, rate, args.crepe)
+    stat, _ = ks(np.concatenate(samples), np.concatenate(val))
+    args.figures.mkdir(parents=True, exist_ok=True)
+    centroid_plot(args.figures / "centroid.png", g.pop("_centroids"), v.pop("_centroids"))
+    plots.spectrogram(args.figures / "spectrogram.png", {"validation clip01": val[0], "sample 1": samples[0], "sample 2": samples[1]}, rate)
+    import soundfile as sf
+
+    for i, s in enumerate(samples[:2]):
+        sf.write(args.figures / f"sample{i + 1}.flac", s, rate, subtype="PCM_16")
+    rows = [{"measure": k, "model samples": g[k], "validation audio": v[k]} for k in g]
+    rows.append({"measure": "KS statistic, sample values (model vs validation)", "model samples": stat, "validation audio": 0.0})
+    record = training_record(args.run, args.figures)
+    body = (f"Measured by `python -m benchmarks.model_card` on {machine()}: {args.samples} unconditional "
+            f"{args.seconds:g} s samples ({args.steps} steps, {secs:.0f} s to generate) against the first {args.seconds:g} s "
+            f"of the {len(val)} validation clips; CREPE model `{args.crepe}`, voiced = periodicity >= {VOICED}.\n\n"
+            + table(rows, ["measure", "model samples", "validation audio"])
+            + "\n![spectrograms](model-card/spectrogram.png)\n\n![spectral centroid](model-card/centroid.png)\n\n"
+            + "Listen: [sample 1](model-card/sample1.flac), [sample 2](model-card/sample2.flac).\n\n"
+            + record)
+    write_json(args.figures / "measured.json", {"model": g, "validation": v, "ks": stat, "machine": machine()})
+    text = args.card.read_text() if args.card.exists() else "<!-- measured:start -->\n<!-- measured:end -->\n"
+    args.card.write_text(MARK.sub(lambda m: m.group(1) + body + "\n" + m.group(3), text))
+    print(body)
+
+
+def training_record(run: Path, figures: Path) -> str:
+    rows = read_rows(run / "log.csv")
+    if not rows:
+        return "No training log found.\n"
+    plot_loss(run / "log.csv", figures / "loss.png", title="default model: training loss (mean per log interval)")
+    meta = read_metadata(DEFAULT_MODEL) if DEFAULT_MODEL.exists() else {}
+    last = rows[-1]
+    return (f"### Training record\n\nSteps: {int(last['step'])} (shipped model: "
+            f"{meta.get('training_steps', 'n/a')}); last logged rate {last['steps_per_s']:.2f} steps/s; "
+            f"logged loss at the end {last['loss']:.4f}. Options: `{json.loads(meta['train']) if 'train' in meta else 'n/a'}`.\n\n"
+            "![loss curve](model-card/loss.png)\n")
+
+
+if __name__ == "__main__":
+    main()
