@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from diffwave.pretrained import default_model_path
 from diffwave.schedule import Schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
-from .samplers import SAMPLERS, Sampler
+from .samplers import SAMPLERS, Sampler, sampler_knobs
 from .seam import residual_fade
 
 DEFAULT_SAMPLER = "lambda"
@@ -77,7 +76,7 @@ class Extender:
         if sampler not in SAMPLERS:
             raise UserError(f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}")
         fn = SAMPLERS[sampler]
-        knobs = set(list(inspect.signature(fn).parameters)[7:])
+        knobs = set(sampler_knobs(fn))
         extra = sorted(set(options) - knobs)
         if extra:
             raise UserError(f"sampler {sampler!r} has no option {extra[0]!r}" + (f" (it takes {', '.join(sorted(knobs))})" if knobs else ""))

@@ -16,6 +16,7 @@ Returns x_0 [B, L]. Adding a sampler means one function and one ``@register`` li
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional
 
 import torch
@@ -30,8 +31,21 @@ Sampler = Callable[..., torch.Tensor]
 SAMPLERS: dict[str, Sampler] = {}
 
 
+SHARED = ("model", "noise", "known", "mask", "schedule", "generator", "callback")
+
+
+def sampler_knobs(fn: Sampler) -> tuple[str, ...]:
+    """The keyword options a sampler takes beyond the shared signature."""
+    return tuple(inspect.signature(fn).parameters)[len(SHARED):]
+
+
 def register(name: str) -> Callable[[Sampler], Sampler]:
+    """Decorator adding a sampler to SAMPLERS; refuses one that breaks the shared signature."""
+
     def add(fn: Sampler) -> Sampler:
+        params = tuple(inspect.signature(fn).parameters)
+        if params[: len(SHARED)] != SHARED:
+            raise TypeError(f"sampler {name!r} must start with parameters {SHARED}, got {params}")
         SAMPLERS[name] = fn
         return fn
 

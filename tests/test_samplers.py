@@ -132,3 +132,12 @@ def test_same_seed_same_output(name):
     assert torch.equal(runs[0], runs[1])
     other = SAMPLERS[name](tiny_model(), noise, known, mask, schedule, torch.Generator().manual_seed(6), **opts)
     assert not torch.equal(runs[0], other)
+
+
+def test_register_refuses_a_sampler_with_another_signature():
+    """The registry enforces the shared signature, so every sampler is interchangeable."""
+    from extend.samplers import register
+
+    with pytest.raises(TypeError, match="must start with parameters"):
+        register("bad")(lambda model, x, sigmas: x)
+    assert "bad" not in SAMPLERS
