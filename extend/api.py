@@ -115,10 +115,10 @@ class Extender:
         ``seconds=None`` streams forever (looped generation); stop iterating to end it.
         ``on_frame(index, total_frames_or_None, chunk)`` is called per frame.
         """
-        job = self.job(**job_options)
+        job = self.job(**job_options)  # validated now, not at the first next()
         mono = self._model_input(audio, sample_rate)
-        total = math.inf if seconds is None else _seconds(seconds) * self.sample_rate
-        yield from self._run(mono, math.inf if seconds is None else int(round(total)), job, on_frame)
+        total = math.inf if seconds is None else int(round(_seconds(seconds) * self.sample_rate))
+        return self._run(mono, total, job, on_frame)
 
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
                **job_options) -> np.ndarray:
@@ -154,7 +154,7 @@ def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, gene
     """
     tail = mono[-int(RESAMPLE_TAIL_S * model_rate):]
     joined = resample(np.concatenate([tail, generated]).astype(np.float64), model_rate, rate)
-    start = int(round(len(tail) * rate / model_rate)) if rate != model_rate else len(tail)
+    start = max(1, int(round(len(tail) * rate / model_rate))) if rate != model_rate else len(tail)
     cont = joined[start : start + n_out]
     if len(cont) < n_out:  # resampler edge: hold the last value for the few missing samples
         cont = np.concatenate([cont, np.full(n_out - len(cont), cont[-1] if len(cont) else 0.0)])

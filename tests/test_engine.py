@@ -61,6 +61,9 @@ def test_input_shorter_than_context_uses_all_of_it(ex):
     out = ex.extend(audio, RATE, 0.2, **FAST)
     assert len(out) == len(audio) + 1600
     assert np.array_equal(out[: len(audio)], audio)
+    one = np.array([0.25])  # a single sample at half the model rate still works
+    out = ex.extend(one, 4000, 0.1, **FAST)
+    assert len(out) == 401 and out[0] == 0.25
 
 
 def test_stream_yields_each_frame_and_can_run_forever(ex):
@@ -72,6 +75,8 @@ def test_stream_yields_each_frame_and_can_run_forever(ex):
     assert seen == [(0, 3, 800), (1, 3, 800), (2, 3, 400)]
     endless = ex.stream(audio, RATE, None, **FAST)
     assert sum(len(next(endless)) for _ in range(5)) == 4000
+    with pytest.raises(UserError, match="unknown sampler"):
+        ex.stream(audio, RATE, 1.0, sampler="nope")  # raised at the call, before any iteration
 
 
 def test_seam_fade_removes_the_step():
