@@ -41,7 +41,8 @@ def train_cmd(
     learning_rate: float = typer.Option(2e-4, help="Adam learning rate."),
     loss: str = typer.Option("l1", help="Loss on epsilon: l1 or l2."),
     seed: int = typer.Option(0, help="Seed for init, crops and noise."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 autocast on CUDA)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", help="auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16."),
 ) -> None:
     """Train on random crops of DATA_DIR; rerunning the same command resumes."""
     from .train import TrainConfig, train
@@ -56,7 +57,7 @@ def train_cmd(
                       max_steps=max_steps, save_every=save_every, seed=seed)
     dev, rank = _init_distributed(resolve_device(device))
     if rank != 0:
-        train(data_dir, out, config, cfg, dev)
+        train(data_dir, out, config, cfg, dev, precision=precision)
         return
     console = Console()
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
@@ -68,7 +69,7 @@ def train_cmd(
             if not console.is_terminal and step % 50 == 0:  # logs and pipes get plain lines
                 print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)
 
-        state = train(data_dir, out, config, cfg, dev, on_step=on_step)
+        state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision)
     print(f"done: step {state.step}; state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")
 
 

@@ -156,12 +156,17 @@ def train(
     train_cfg: TrainConfig,
     device: torch.device,
     on_step: Callable[[int, float, float], None] | None = None,
+    precision: str = "auto",
 ) -> RunState:
     """Train until ``train_cfg.max_steps``; resume from ``run_dir`` if it holds a state.
 
     ``config`` None means: take it from the run directory (resume) or use the default.
     ``on_step(step, loss, steps_per_s)`` is called on rank 0 after every step.
+    ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
+    (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
     """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise UserError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
     run_dir = Path(run_dir)
     rank, world = _dist_info()
     if (run_dir / STATE_FILE).exists():
@@ -189,7 +194,7 @@ def train(
     net = state.model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
-    use_bf16 = device.type == "cuda"
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
     pending: list[dict] = []
     window: list[float] = []  # losses since the last log row; rows hold their mean

@@ -1,6 +1,7 @@
 """Training: the loss falls, resume is exact, the CLI leaves a resumable run folder."""
 
 import csv
+import math
 
 import pytest
 import torch
@@ -116,3 +117,14 @@ def test_torchrun_ddp_two_processes(wav_dir, tmp_path):
     assert ddp.step == single.step == 4
     diff = max((a - b).abs().max().item() for a, b in zip(ddp.model.parameters(), single.model.parameters()))
     assert diff > 1e-6
+
+
+def test_bf16_autocast_on_cpu_trains_and_resumes_in_fp32(wav_dir, tmp_path):
+    """--precision bf16 trains on CPU (finite loss), and the run resumes in fp32 (a runtime choice)."""
+    losses = []
+    train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=4), CPU, precision="bf16",
+          on_step=lambda step, loss, rate: losses.append(loss))
+    assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
+    assert train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=6), CPU, precision="fp32").step == 6
+    with pytest.raises(UserError, match="precision"):
+        train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=7), CPU, precision="fp16")
