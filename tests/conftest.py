@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import soundfile as sf
-import torch
+import os
+import tempfile
 
-from diffwave.config import ModelConfig
-from diffwave.model import DiffWave
+# Library caches (matplotlib fonts, numba JIT via librosa) go to a temp dir, not to ~.
+_CACHE = tempfile.mkdtemp(prefix="diffwave-extend-tests-")
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(_CACHE, "matplotlib"))
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(_CACHE, "numba"))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
+
+from diffwave.config import ModelConfig  # noqa: E402
+from diffwave.model import DiffWave  # noqa: E402
 
 TINY = ModelConfig(sample_rate=8000, residual_channels=4, residual_layers=4, dilation_cycle=2, num_steps=20,
                    beta_start=1e-4, beta_end=0.2)
