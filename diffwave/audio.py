@@ -158,8 +158,11 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype
     """Atomically write [frames] or [frames, channels]; format follows the file extension."""
     path = Path(path)
     ext = output_format(path)
-    if subtype is not None and not sf.check_format(ext, subtype):
-        subtype = None  # e.g. MP3 input written as FLAC: take the format's default subtype
+    # Carry lossless encodings over (PCM_16 in, PCM_16 out); lossy ones (MP3, Vorbis, Opus)
+    # cannot be re-encoded into WAV/FLAC, so those take the format's default subtype.
+    lossless = subtype is not None and subtype.startswith(("PCM_", "FLOAT", "DOUBLE"))
+    if not lossless or not sf.check_format(ext, subtype):
+        subtype = None
     try:
         with atomic_path(path) as tmp:
             sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)

@@ -21,7 +21,8 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = 
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        command.main(args=args or ["--help"], prog_name=prog, standalone_mode=False)
+        # Non-standalone typer returns exit codes instead of raising (Ctrl-C comes back as 130).
+        code = command.main(args=args or ["--help"], prog_name=prog, standalone_mode=False)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER
@@ -34,4 +35,6 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog: str | None = 
         return EXIT_INTERRUPT
     except typer.Exit as exc:
         return exc.exit_code
-    return 0
+    if code == EXIT_INTERRUPT:
+        print("error: interrupted; no partial output was written", file=sys.stderr)
+    return code if isinstance(code, int) else 0

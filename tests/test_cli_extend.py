@@ -168,3 +168,38 @@ def test_recoverable_inputs_warn_and_succeed(tmp_path, model, capsys):
         assert rate_out == rate and result.shape[1] == original.shape[1]
         assert len(result) == len(original) + round(0.1 * rate)
         assert np.array_equal(result[: len(original)], original)
+
+
+@pytest.mark.parametrize("fmt, subtype", [("MP3", None), ("OGG", "VORBIS"), ("FLAC", "PCM_24")])
+def test_compressed_and_other_formats(tmp_path, model, capsys, fmt, subtype):
+    """MP3, Ogg Vorbis and 24-bit FLAC inputs at 44.1 kHz stereo extend to a valid WAV."""
+    path = tmp_path / f"song.{fmt.lower()}"
+    sf.write(path, np.stack([piano_like(0.5, 44100)] * 2, axis=1), 44100, format=fmt, subtype=subtype)
+    code, err = _run([path, "-s", "0.2", "--model", model, *FAST], capsys)
+    assert code == 0, err
+    info = sf.info(str(tmp_path / "song_extended.wav"))
+    assert info.samplerate == 44100 and info.channels == 2
+    assert info.subtype == ("PCM_24" if fmt == "FLAC" else "PCM_16")
+
+
+def test_ctrl_c_leaves_no_file(tmp_path, model, song):
+    """SIGINT mid-run exits 130 with one line, and leaves neither the output nor a temp file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "partial.wav"
+    code = "from extend.cli import main; main()"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(song), "-s", "600", "--model", str(model), "--steps", "20",
+                             "--new", "0.1", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until frames are being generated
+        line = proc.stderr.readline()
+        if line.startswith("frame"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "error: interrupted" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".partial*"))
