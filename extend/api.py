@@ -49,6 +49,13 @@ class Job:
     seed: int
 
 
+def check_sampler(name: str) -> Sampler:
+    """The registered sampler called ``name``, or a one-line UserError listing the choices."""
+    if name not in SAMPLERS:
+        raise UserError(f"unknown sampler {name!r}; choose one of {', '.join(sorted(SAMPLERS))}")
+    return SAMPLERS[name]
+
+
 def _as_frames(audio: np.ndarray) -> np.ndarray:
     a = np.asarray(audio)
     if a.dtype.kind not in "fiu":
@@ -73,9 +80,7 @@ class Extender:
     def job(self, sampler: str = DEFAULT_SAMPLER, steps: int | None = DEFAULT_STEPS, context: float = DEFAULT_CONTEXT,
             new: float = DEFAULT_NEW, seed: int = 0, crop: bool = True, **options) -> Job:
         """Validate options into a :class:`Job` (one-line UserErrors)."""
-        if sampler not in SAMPLERS:
-            raise UserError(f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}")
-        fn = SAMPLERS[sampler]
+        fn = check_sampler(sampler)
         knobs = set(sampler_knobs(fn))
         extra = sorted(set(options) - knobs)
         if extra:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -15,8 +14,7 @@ from diffwave.audio import check_audio_output, duration_ok, read_audio, write_au
 from diffwave.cli_util import run_app, warn
 from diffwave.errors import UserError
 
-from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender
-from .samplers import SAMPLERS
+from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender, check_sampler
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -45,8 +43,7 @@ def extend(
 ) -> None:
     """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
     seconds = duration_ok(seconds, MAX_SECONDS)
-    if sampler not in SAMPLERS:
-        raise UserError(f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}")
+    check_sampler(sampler)  # before reading input or loading the model
     target = out if out is not None else default_output(input)
     if target.exists() and input.exists() and target.resolve() == input.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
@@ -57,13 +54,12 @@ def extend(
     job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop, **options)
     extender.job(**job_options)  # validate before any compute
     console = Console(stderr=True)
-    total_frames = math.ceil(seconds * extender.sample_rate / max(1, round(new * extender.sample_rate)))
     with Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task("extend", total=total_frames)
+        task = bar.add_task("extend", total=None)  # the engine reports the frame count per frame
 
         def on_frame(index: int, count: int | None, chunk) -> None:
-            bar.update(task, completed=index + 1, total=count or total_frames)
+            bar.update(task, completed=index + 1, total=count)
             if not console.is_terminal:
                 print(f"frame {index + 1}/{count}", file=sys.stderr, flush=True)
 

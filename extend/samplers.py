@@ -52,12 +52,6 @@ def register(name: str) -> Callable[[Sampler], Sampler]:
     return add
 
 
-def get_sampler(name: str) -> Sampler:
-    if name not in SAMPLERS:
-        raise KeyError(f"unknown sampler {name!r}; choose one of {', '.join(sorted(SAMPLERS))}")
-    return SAMPLERS[name]
-
-
 def start(noise: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, schedule: Schedule) -> torch.Tensor:
     """x_T: q(x_T | known) in the known region, N(0, 1 - abar_T) elsewhere, from one noise draw."""
     abar = float(schedule.alpha_bars[-1])
