@@ -68,22 +68,17 @@ def run(args) -> dict:
     snapshots, tracks = {}, {}
     for ci, (clip_name, audio) in enumerate(pieces):
         prompt, reference = audio[:n_prompt], audio[n_prompt:]
+        real = reference_pitch(audio, rate, args.crepe)
         for seed in range(args.seeds):
             for name in args.samplers:
                 job = ex.job(sampler=name, steps=args.steps, context=args.context, new=args.new, seed=seed,
                              **sampler_options(name, args.steps))
-                ks_rows, snap = [], {}
+                k = job.plan.known_length(len(prompt))
+                states: dict[int, np.ndarray] = {}  # frame 0's x per level; RePaint keeps its last visit
 
-                def on_step(frame, info, ks_rows=ks_rows, snap=snap, k=job.plan.known_length(len(prompt))):
-                    if frame != 0:
-                        return
-                    x = info["x"][0].float().cpu().numpy()
-                    n = info["n"]
-                    ks_rows.append((n, *ks(x[k:], reference)))
-                    if n == t_snap:
-                        snap["t=25"] = x.copy()
-                    if n == 0:
-                        snap["t=0"] = x.copy()
+                def on_step(frame, info, states=states):
+                    if frame == 0:
+                        states[info["n"]] = info["x"][0].float().cpu().numpy()
 
                 counter.calls = 0
                 chunks, seconds = timed(lambda: list(run_frames(model, prompt, n_gen, job.sampler, job.schedule, job.plan,
@@ -91,38 +86,38 @@ def run(args) -> dict:
                 generated = np.concatenate(chunks)
                 per[name]["nfe"].append(counter.calls / job.plan.frames_for(n_gen))
                 per[name]["cost"].append(seconds / args.generate)
-                # RePaint visits levels repeatedly: keep the last visit of each level, ordered by level
-                last = {}
-                for n, stat, p in ks_rows:
-                    last[n] = (stat, p)
-                per[name]["ks"].append([last[n] for n in sorted(last)])
-                full = np.concatenate([prompt, generated])
+                per[name]["ks"].append([ks(states[n][k:], reference) for n in sorted(states)])  # scored after timing
                 per[name]["generated"].append(generated)
-                per[name]["scores"].append(score(full, audio, n_prompt, rate, args.crepe, tracks if ci == 0 and seed == 0 else None, name))
-                if ci == 0 and seed == 0:
-                    snapshots[name] = snap
-                    seam_in_frame = job.plan.known_length(len(prompt))
+                first = ci == 0 and seed == 0
+                per[name]["scores"].append(score(np.concatenate([prompt, generated]), real, n_prompt, rate, args.crepe,
+                                                 tracks if first else None, name))
+                if first:
+                    snapshots[name] = {"t=25": states[t_snap], "t=0": states[0]}
+                    seam_in_frame = k
     counter.close()
     return summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame)
 
 
-def score(full: np.ndarray, real: np.ndarray, seam: int, rate: int, crepe_model: str, tracks: dict | None, name: str) -> dict:
-    """Pitch, seam and click scores of prompt+continuation ``full`` against the real clip."""
+def reference_pitch(real: np.ndarray, rate: int, crepe_model: str) -> dict:
+    """CREPE f0/voicing and YIN f0 of a real clip, computed once per clip."""
+    f0, per = crepe.pitch(real, rate, crepe_model)
+    return {"crepe": f0, "voiced": per >= VOICED, "yin": yin(real, rate)}
+
+
+def score(full: np.ndarray, real: dict, seam: int, rate: int, crepe_model: str, tracks: dict | None, name: str) -> dict:
+    """Pitch, seam and click scores of prompt+continuation ``full`` against the real clip's pitch."""
     f0, per = crepe.pitch(full, rate, crepe_model)
-    f0_ref, per_ref = crepe.pitch(real, rate, crepe_model)
-    y, y_ref = yin(full, rate), yin(real, rate)
-    hop = int(rate * 0.01)
-    s = seam // hop
-    n = min(len(f0), len(f0_ref))
-    gen, ref = slice(s, n), slice(s, n)
-    voiced, voiced_ref = per >= VOICED, per_ref >= VOICED
-    m = min(len(y), len(y_ref), n)
+    y = yin(full, rate)
+    voiced = per >= VOICED
+    s = seam // int(rate * 0.01)
+    n = min(len(f0), len(real["crepe"]))
+    m = min(len(y), len(real["yin"]), n)
     if tracks is not None:
         tracks[name] = {"crepe": f0, "yin": y, "voiced": voiced}
-        tracks["reference"] = {"crepe": f0_ref, "yin": y_ref, "voiced": voiced_ref}
+        tracks["reference"] = real
     return {
-        "crepe_accuracy": pitch_accuracy(f0[gen], f0_ref[ref], voiced[gen], voiced_ref[ref]),
-        "yin_accuracy": pitch_accuracy(y[s:m], y_ref[s:m], voiced[s:m], voiced_ref[s:m]),
+        "crepe_accuracy": pitch_accuracy(f0[s:n], real["crepe"][s:n], voiced[s:n], real["voiced"][s:n]),
+        "yin_accuracy": pitch_accuracy(y[s:m], real["yin"][s:m], voiced[s:m], real["voiced"][s:m]),
         "seam_jump_cents": seam_pitch_jump_cents(f0, voiced, s),
         "seam_flux_ratio": seam_flux_ratio(full, seam, rate),
         "click_score": click_score(full, seam, rate),
