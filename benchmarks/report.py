@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -55,15 +56,17 @@ def verdict(cmp: dict, oracle: dict) -> str:
         lines.append(f"- Cost: RePaint needs {rep['NFE per frame']:.0f} network passes per frame against lambda's "
                      f"{lam['NFE per frame']:.0f}, and {ratio:.1f}x its compute time (the paper measured about 9.5x at T=200).")
         for key, better in (("CREPE acc", "higher"), ("seam flux ratio", "closer to 1"), ("FD CREPE", "lower"), ("final KS", "lower")):
-            def good(r):
-                v = r[key]
-                return -abs(v - 1.0) if key == "seam flux ratio" else (v if better == "higher" else -v)
-            order = sorted(("lambda", "naive", "repaint"), key=lambda n: -good(rows[n]))
-            lines.append(f"- Real clips, {key} ({better} is better): " + " > ".join(f"{n} ({rows[n][key]:.3g})" for n in order) + ".")
+            def rank(name, key=key, better=better):  # best first; NaN (nothing voiced) last
+                v = rows[name][key]
+                good = -abs(v - 1.0) if better == "closer to 1" else (v if better == "higher" else -v)
+                return (math.isnan(v), -good if not math.isnan(v) else 0.0)
+            order = sorted(("lambda", "naive", "repaint"), key=rank)
+            shown = [f"{n} ({'n/a' if math.isnan(rows[n][key]) else format(rows[n][key], '.3g')})" for n in order]
+            lines.append(f"- Real clips, {key} ({better} is better), best first: " + ", ".join(shown) + ".")
     for steps, res in oracle.items():
         order = sorted(res, key=lambda n: res[n]["near_seam"]["ks"])
-        lines.append(f"- Oracle at {steps} steps, KS against the exact conditional near the seam (lower is better): "
-                     + " < ".join(f"{n} ({res[n]['near_seam']['ks']:.3f})" for n in order)
+        lines.append(f"- Oracle at {steps} steps, KS against the exact conditional near the seam (lower is better), best first: "
+                     + ", ".join(f"{n} ({res[n]['near_seam']['ks']:.3f})" for n in order)
                      + f"; an exact sampler scores {res[order[0]]['exact_floor_near']['ks']:.3f}.")
     return "\n".join(lines)
 
