@@ -141,3 +141,18 @@ def test_register_refuses_a_sampler_with_another_signature():
     with pytest.raises(TypeError, match="must start with parameters"):
         register("bad")(lambda model, x, sigmas: x)
     assert "bad" not in SAMPLERS
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_samplers_run_on_a_fractional_fast_schedule(name):
+    """Every sampler runs on a reference-style fast schedule whose steps are fractional."""
+    from diffwave.schedule import fast_schedule
+
+    schedule = fast_schedule(TINY, [1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5])
+    assert not torch.allclose(schedule.model_steps, schedule.model_steps.round())
+    noise, known, mask = _problem()
+    model = Counting(tiny_model())
+    opts = {"jump_length": 2, "resample": 2} if name == "repaint" else {}
+    out = SAMPLERS[name](model, noise, known, mask, schedule, torch.Generator().manual_seed(0), **opts)
+    assert torch.isfinite(out).all() and out.shape == (1, L)
+    assert model.calls == (6 if name != "repaint" else count_reverse_moves(repaint_schedule(6, 2, 2)))
