@@ -131,8 +131,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; a new file should follow the umask
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

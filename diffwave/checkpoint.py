@@ -19,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .audio import atomic_path
 from .config import ModelConfig
 from .errors import UserError, require_file
 from .model import DiffWave
@@ -69,12 +70,8 @@ def save_model(path: str | os.PathLike, model: DiffWave, extra: dict[str, str] |
     path = Path(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {"format": FORMAT, "config": model.config.to_json(), **(extra or {})}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _is_safetensors(path: Path) -> bool:

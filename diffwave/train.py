@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
+from .audio import atomic_path
 from .checkpoint import save_model
 from .config import ModelConfig
 from .data import CropSampler, step_generator
@@ -95,9 +95,8 @@ def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: Train
         "step": str(state.step),
         "param_groups": json.dumps(opt["param_groups"]),
     }
-    tmp = run_dir / f".{STATE_FILE}.tmp"
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, run_dir / STATE_FILE)
+    with atomic_path(run_dir / STATE_FILE) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
 
 
 def read_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

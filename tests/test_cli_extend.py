@@ -203,3 +203,17 @@ def test_ctrl_c_leaves_no_file(tmp_path, model, song):
     assert proc.returncode == 130
     assert "error: interrupted" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".partial*"))
+
+
+def test_output_file_follows_the_umask(song, model, capsys):
+    """Atomic writes do not leave the private 0600 mode of a temp file on the user's output."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert _run([song, "-s", "0.1", "--model", model, *FAST], capsys)[0] == 0
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(os.stat(song.with_name("song_extended.wav")).st_mode)
+    assert mode == 0o644
