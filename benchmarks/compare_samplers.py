@@ -39,7 +39,7 @@ def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new, opti
     model = pick_model(model_path, tiny)
     ex = Extender(model)
     prompt = clips(None, model.config.sample_rate, 1)[0][1]
-    ex.extend(prompt, model.config.sample_rate, 0.01, sampler=sampler, steps=2, new=0.01)  # lazy imports, allocator
+    ex.extend(prompt, model.config.sample_rate, 0.01, sampler="naive", steps=2, new=0.01)  # lazy imports, allocator
     base = _rss_kb()
     ex.extend(prompt, model.config.sample_rate, rate_seconds, sampler=sampler, steps=steps, new=new, **options)
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0

@@ -191,15 +191,16 @@ def test_ctrl_c_leaves_no_file(tmp_path, model, song):
 
     out = tmp_path / "partial.wav"
     code = "from extend.cli import main; main()"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(song), "-s", "600", "--model", str(model), "--steps", "20",
-                             "--new", "0.1", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
+    # Small frames: the interrupt lands between short network passes, even on a loaded machine.
+    proc = subprocess.Popen([sys.executable, "-c", code, str(song), "-s", "600", "--model", str(model), "--steps", "5",
+                             "--new", "0.02", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
     while time.time() < deadline:  # wait until frames are being generated
         line = proc.stderr.readline()
         if line.startswith("frame"):
             break
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130
     assert "error: interrupted" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".partial*"))
