@@ -102,15 +102,17 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(x, rate_in, rate_out, quality="HQ")
 
 
-def model_input(audio: Audio, model_rate: int) -> np.ndarray:
-    """Mono float32 at the model rate, clipped to +-1: what the network conditions on. [L]"""
-    mono = resample(to_mono(audio.samples), audio.sample_rate, model_rate)
+def model_input(samples: np.ndarray, rate: int, model_rate: int) -> np.ndarray:
+    """[frames, channels] at ``rate`` -> mono float32 at the model rate, clipped to +-1:
+    what the network conditions on. [L]"""
+    mono = resample(to_mono(samples), rate, model_rate)
     return np.clip(mono, -1.0, 1.0).astype(np.float32)
 
 
 def load_mono(path: str | os.PathLike, rate: int) -> np.ndarray:
     """Any readable file -> mono float32 at ``rate``. [L]"""
-    return model_input(read_audio(path), rate)
+    audio = read_audio(path)
+    return model_input(audio.samples, audio.sample_rate, rate)
 
 
 def check_writable(path: Path) -> None:
@@ -175,6 +177,6 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype
 
 def duration_ok(seconds: float, limit: float = 3600.0, name: str = "--seconds") -> float:
     """Validate a positive, finite duration up to ``limit`` seconds."""
-    if not math.isfinite(seconds) or seconds <= 0 or seconds > limit:
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0 or seconds > limit:
         raise UserError(f"{name} must be a number in (0, {limit:g}], got {seconds}")
     return float(seconds)

@@ -8,13 +8,14 @@ from pathlib import Path
 FIELDS = ("step", "loss", "steps_per_s", "elapsed_s")
 
 
-def truncate_after(path: Path, step: int) -> None:
-    """Drop rows logged after ``step`` (a run killed after logging, before saving)."""
+def truncate_after(path: Path, step: int) -> list[dict]:
+    """Drop rows logged after ``step`` (a run killed after logging, before saving); return the rest."""
     if not path.exists():
-        return
+        return []
     with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-    write_rows(path, rows, mode="w")
+        raw = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    write_rows(path, raw, mode="w")  # rewrite the stored text as it was
+    return [{k: float(v) for k, v in r.items()} for r in raw]
 
 
 def write_rows(path: Path, rows: list[dict], mode: str = "a") -> None:

@@ -26,7 +26,7 @@ from .config import ModelConfig
 from .data import CropSampler, step_generator
 from .errors import UserError
 from .model import DiffWave
-from .runlog import plot_loss, read_rows, truncate_after, write_rows
+from .runlog import plot_loss, truncate_after, write_rows
 from .schedule import training_betas
 
 STATE_FILE = "state.safetensors"
@@ -184,8 +184,7 @@ def train(
             run_dir.mkdir(parents=True, exist_ok=True)
     elapsed_before = 0.0  # wall-clock of earlier sessions of this run, so the log is cumulative
     if rank == 0:
-        truncate_after(run_dir / "log.csv", state.step)
-        previous = read_rows(run_dir / "log.csv")
+        previous = truncate_after(run_dir / "log.csv", state.step)
         elapsed_before = previous[-1]["elapsed_s"] if previous else 0.0
 
     sampler = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from diffwave.audio import resample, validate
+from diffwave.audio import duration_ok, model_input, resample, validate
 from diffwave.checkpoint import load_model
 from diffwave.devices import resolve_device
 from diffwave.errors import UserError
@@ -102,8 +102,7 @@ class Extender:
     def _model_input(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         frames = _as_frames(audio)
         validate(frames, int(sample_rate), "audio")
-        mono = resample(frames.mean(axis=1), int(sample_rate), self.sample_rate)
-        return np.clip(mono, -1.0, 1.0).astype(np.float32)
+        return model_input(frames, int(sample_rate), self.sample_rate)
 
     def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None) -> Iterator[np.ndarray]:
         count = None if math.isinf(total) else job.plan.frames_for(int(total))
@@ -122,7 +121,7 @@ class Extender:
         """
         job = self.job(**job_options)  # validated now, not at the first next()
         mono = self._model_input(audio, sample_rate)
-        total = math.inf if seconds is None else int(round(_seconds(seconds) * self.sample_rate))
+        total = math.inf if seconds is None else int(round(duration_ok(seconds, MAX_SECONDS, "seconds") * self.sample_rate))
         return self._run(mono, total, job, on_frame)
 
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
@@ -135,18 +134,12 @@ class Extender:
         job = self.job(**job_options)
         frames = _as_frames(audio)
         mono = self._model_input(audio, sample_rate)
-        n_out = int(round(_seconds(seconds) * sample_rate))
+        n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds") * sample_rate))
         n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
         generated = np.concatenate(list(self._run(mono, n_model, job, on_frame)))
         cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
         out = np.concatenate([frames, cont], axis=0)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
-
-
-def _seconds(seconds: float) -> float:
-    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or not 0 < seconds <= MAX_SECONDS:
-        raise UserError(f"seconds must be a number in (0, {MAX_SECONDS:g}], got {seconds}")
-    return float(seconds)
 
 
 def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, generated: np.ndarray,
