@@ -11,7 +11,7 @@ def test_report_smoke(tmp_path):
     report.main(["--out", str(out), "--tiny", "--quick"])
     text = (tmp_path / "benchmarks.md").read_text()
     assert "The paper's question" in text and "Exact-posterior oracle" in text
-    for name in ("fig2_lambda", "fig3_ks", "fig4_t25", "fig5_t0", "fig6_pitch", "spectrograms", "oracle"):
+    for name in ("fig2_lambda", "fig3_ks", "fig4_t25", "fig5_t0", "fig6_pitch", "spectrograms", "oracle", "lambda_sweep"):
         assert (out / f"{name}.png").stat().st_size > 1000, name
     data = json.loads((out / "compare_samplers.json").read_text())
     assert {r["sampler"] for r in data["rows"]} == {"naive", "lambda", "repaint"}

@@ -156,3 +156,18 @@ def test_samplers_run_on_a_fractional_fast_schedule(name):
     out = SAMPLERS[name](model, noise, known, mask, schedule, torch.Generator().manual_seed(0), **opts)
     assert torch.isfinite(out).all() and out.shape == (1, L)
     assert model.calls == (6 if name != "repaint" else count_reverse_moves(repaint_schedule(6, 2, 2)))
+
+
+def test_last_lambda_cannot_change_the_generated_region():
+    """After the final reverse step nothing is denoised again, so lambda_{S-1} only mixes the
+    known region: forcing it to 1 (as the paper does) or not gives the same new audio."""
+    schedule = make_schedule(TINY, 8)
+    noise, known, mask = _problem()
+    lam = lambda_schedule(8)
+    out = {}
+    for last in (0.0, 1.0):
+        lam_k = lam.clone()
+        lam_k[-1] = last
+        out[last] = SAMPLERS["lambda"](tiny_model(), noise, known, mask, schedule, torch.Generator().manual_seed(3), lambdas=lam_k)
+    assert torch.equal(out[0.0][:, K:], out[1.0][:, K:])
+    assert not torch.equal(out[0.0][:, :K], out[1.0][:, :K])
