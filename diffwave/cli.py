@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from .audio import check_audio_output, check_writable, duration_ok, write_audio
 from .checkpoint import load_model
+from .allocator import retain_freed_memory
 from .cli_util import run_app
 from .config import ModelConfig
 from .devices import resolve_device
@@ -159,4 +160,5 @@ def corpus_cmd(
 
 
 def main() -> None:
+    retain_freed_memory()  # training and sampling reallocate large activations every step
     sys.exit(run_app(app, prog="diffwave"))

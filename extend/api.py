@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from diffwave.allocator import retain_freed_memory
 from diffwave.audio import duration_ok, model_input, resample, validate
 from diffwave.checkpoint import load_model
 from diffwave.devices import resolve_device
@@ -65,9 +66,17 @@ def _as_frames(audio: np.ndarray) -> np.ndarray:
 
 
 class Extender:
-    """Holds one model; ``extend`` and ``stream`` can be called any number of times."""
+    """Holds one model; ``extend`` and ``stream`` can be called any number of times.
 
-    def __init__(self, model: str | os.PathLike | DiffWave | None = None, device: str = "auto"):
+    By default it tells glibc to keep freed activation buffers in the process
+    (:mod:`diffwave.allocator`), which made CPU extension 1.45x faster here; the process then
+    keeps its peak heap. Pass ``retain_memory=False`` to leave the allocator alone.
+    """
+
+    def __init__(self, model: str | os.PathLike | DiffWave | None = None, device: str = "auto",
+                 retain_memory: bool = True):
+        if retain_memory:
+            retain_freed_memory()
         if isinstance(model, DiffWave):
             self.model = model.eval()
         else:

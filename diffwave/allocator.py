@@ -1,0 +1,37 @@
+"""Keep freed activation buffers in the process instead of returning them to the OS.
+
+A DiffWave pass over a few seconds of audio allocates tens of MB per layer (C x L floats)
+and frees them at once. glibc serves blocks this size with mmap, or trims them off the heap
+top on free, so every pass page-faults its activations in again: measured on a 2-core CPU,
+a 2 s lambda extension took 3.7 M minor page faults and 7.1 s of system time in 14.2 s
+wall; with the settings below, 2.7 k faults, 0 s system time and 9.8 s wall.
+
+The settings are glibc's own tunables (mallopt(3)): a fixed mmap threshold at its 64-bit
+maximum (32 MiB) and a trim threshold that never trims. The cost is that the process keeps
+its peak heap until it exits. Elsewhere (macOS, musl) this is a no-op.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+M_TRIM_THRESHOLD = -1  # glibc malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit glibc
+NEVER_TRIM = 2**31 - 1  # an int: mallopt takes int values
+
+
+def retain_freed_memory() -> bool:
+    """Apply the two mallopt settings; True when glibc accepted both."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
