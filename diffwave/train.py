@@ -26,6 +26,7 @@ from .config import ModelConfig
 from .data import CropSampler, step_generator
 from .errors import UserError
 from .model import DiffWave
+from .precision import use_bf16
 from .runlog import plot_loss, truncate_after, write_rows
 from .schedule import training_betas
 
@@ -164,8 +165,7 @@ def train(
     ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
     (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
     """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise UserError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
+    bf16 = use_bf16(precision, device)
     run_dir = Path(run_dir)
     rank, world = _dist_info()
     if (run_dir / STATE_FILE).exists():
@@ -192,7 +192,6 @@ def train(
     net = state.model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
     pending: list[dict] = []
     window: list[float] = []  # losses since the last log row; rows hold their mean
@@ -206,7 +205,7 @@ def train(
         a = abar[t].unsqueeze(1)
         xt = (a.sqrt() * x0 + (1 - a).sqrt() * noise).to(device)
         t, noise = t.to(device), noise.to(device)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(xt, t)
         diff = pred.float() - noise
         loss = diff.abs().mean() if train_cfg.loss == "l1" else diff.pow(2).mean()

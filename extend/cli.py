@@ -14,7 +14,7 @@ from diffwave.audio import check_audio_output, duration_ok, read_audio, write_au
 from diffwave.cli_util import run_app, warn
 from diffwave.errors import UserError
 
-from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender, check_sampler
+from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_PRECISION, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender, check_sampler
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -35,6 +35,7 @@ def extend(
     new: float = typer.Option(DEFAULT_NEW, help="Seconds generated per frame."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same output."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    precision: str = typer.Option(DEFAULT_PRECISION, help="auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (faster on CPUs with bf16 units)."),
     jump_length: int = typer.Option(10, help="repaint: jump length j."),
     resample: int = typer.Option(10, help="repaint: resample count r."),
     only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
@@ -51,7 +52,8 @@ def extend(
     check_audio_output(target, force)
     extender = Extender(model, device=device)
     options = {"jump_length": jump_length, "resample": resample} if sampler == "repaint" else {}
-    job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop, **options)
+    job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop,
+                       precision=precision, **options)
     extender.job(**job_options)  # validate before any compute
     console = Console(stderr=True)
     with Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),

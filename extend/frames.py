@@ -55,7 +55,7 @@ def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Genera
 
 
 @torch.no_grad()
-def run_frames(model: DiffWave, audio: np.ndarray, total_new: int, sampler: Sampler, schedule: Schedule,
+def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sampler: Sampler, schedule: Schedule,
                plan: FramePlan, seed: int = 0, options: dict | None = None,
                step_callback: Callable[[int, dict], None] | None = None) -> Iterator[np.ndarray]:
     """Yield the new audio of each frame (float32 [<= plan.new]) until ``total_new`` samples.

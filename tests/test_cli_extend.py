@@ -64,7 +64,7 @@ def test_each_sampler_by_name(song, model, capsys, tmp_path):
     """All three samplers are reachable from the CLI, repaint with its knobs."""
     for name in ("naive", "lambda", "repaint"):
         out = tmp_path / f"{name}.wav"
-        extra = ["--jump-length", "1", "--resample", "2"] if name == "repaint" else []
+        extra = ["--jump-length", "1", "--resample", "2"] if name == "repaint" else ["--precision", "bf16"]
         code, err = _run([song, "-s", "0.1", "--sampler", name, "--model", model, "-o", out, *FAST, *extra], capsys)
         assert code == 0 and out.exists(), err
 
@@ -122,6 +122,7 @@ def test_bad_seconds(song, model, capsys, seconds, tmp_path):
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--steps", "many"], "--steps"),
     (["--steps", "0"], "steps must be"),
+    (["--precision", "fp16"], "precision must be one of"),
     (["--frobnicate"], "No such option"),
 ])
 def test_bad_options(song, model, capsys, args, message, tmp_path):

@@ -55,6 +55,18 @@ def test_same_seed_same_output_and_seed_matters(ex):
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_bf16_keeps_the_prefix_and_stays_near_fp32(ex):
+    """bf16 autocast changes the numbers a little, not the contract: exact prefix, exact length,
+    and on CPU 'auto' is fp32 (the same output as asking for fp32)."""
+    audio = piano_like(0.5, RATE)
+    out = {p: ex.extend(audio, RATE, 0.2, sampler="lambda", precision=p, **FAST) for p in ("fp32", "bf16", "auto")}
+    assert np.array_equal(out["auto"], out["fp32"])
+    assert np.array_equal(out["bf16"][: len(audio)], audio) and out["bf16"].shape == out["fp32"].shape
+    new32, new16 = out["fp32"][len(audio):], out["bf16"][len(audio):]
+    assert not np.array_equal(new32, new16)
+    assert np.sqrt(np.mean((new32 - new16) ** 2)) < 0.1 * np.sqrt(np.mean(new32**2))
+
+
 def test_input_shorter_than_context_uses_all_of_it(ex):
     """A 30 ms input with 0.5 s context: the whole input is the known region; length exact."""
     audio = piano_like(0.03, RATE)
@@ -121,6 +133,7 @@ def test_cropped_naive_matches_uncropped_statistics():
     (dict(context=-1.0), "context must be"),
     (dict(sampler="naive", jump_length=3), "has no option 'jump_length'"),
     (dict(sampler="repaint", jump_length=50, steps=10), "jump_length"),
+    (dict(precision="fp16"), "precision must be one of auto, fp32, bf16"),
 ])
 def test_bad_options_are_one_line_errors(ex, bad, message):
     """Every invalid option gives a UserError naming the problem."""

@@ -1,0 +1,40 @@
+"""Numeric precision of network passes: fp32, or bf16 autocast with fp32 weights.
+
+bf16 autocast runs convolutions and linear layers in bfloat16 (accumulating in fp32) and
+keeps everything else, weights included, in fp32. On this project's CPU (AMX/avx512_bf16)
+one C32/L20 pass over 1.8 s of audio took 62 ms against 97 ms in fp32, with a relative
+eps error of 4e-3. "auto" is bf16 on CUDA and fp32 elsewhere, so a CPU default stays exact.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import UserError
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether ``precision`` means bf16 autocast on ``device``; one-line UserError if unknown."""
+    if precision not in PRECISIONS:
+        raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+class Autocast(torch.nn.Module):
+    """A denoiser whose passes run under bf16 autocast and return fp32 eps [B, L]."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return self.model(x, t).float()
+
+
+def for_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """``model`` itself for fp32, or wrapped in :class:`Autocast` for bf16."""
+    device = next(model.parameters()).device
+    return Autocast(model) if use_bf16(precision, device) else model
