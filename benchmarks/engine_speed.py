@@ -95,12 +95,21 @@ def run(args) -> dict:
             context_rows.append({"context s": context, "crop": "yes" if crop else "no",
                                  "compute s per s of new audio": seconds / args.new})
     counter.close()
+    precision_rows = []
+    for precision in ("fp32", "bf16"):
+        out, seconds = timed(ex.extend, prompt, rate, args.seconds, sampler="lambda", steps=args.steps,
+                             context=args.context, new=args.new, precision=precision)
+        new = out[len(prompt):]
+        ref = outputs[("lambda", True)] if ("lambda", True) in outputs else new
+        precision_rows.append({"precision": precision, "compute s per s of new audio": seconds / args.seconds,
+                               "RMS of (output - fp32 output) / RMS": float(np.sqrt(np.mean((new - ref) ** 2)) / max(ref.std(), 1e-12)),
+                               "KS statistic vs fp32": ks(new, ref)[0]})
     seams = seam_rows(ex, clips(None, rate, args.seam_clips), args.steps, ["naive", "lambda"])
     plan_margin = ex.job(context=args.context, new=args.new).plan.margin
     result = {"machine": machine(), "model": model.config.to_json(), "receptive_field": model.receptive_field,
               "crop_margin_samples": plan_margin, "clip": name, "seconds": args.seconds, "steps": args.steps,
               "context": args.context, "new": args.new, "rows": rows, "equivalence": equivalence,
-              "context_rows": context_rows, "seam_rows": seams, "pass_error_at_margin": crop_pass_error(model, plan_margin),
+              "context_rows": context_rows, "precision_rows": precision_rows, "seam_rows": seams, "pass_error_at_margin": crop_pass_error(model, plan_margin),
               "pass_error_at_radius": crop_pass_error(model, model.receptive_radius)}
     return result
 
@@ -121,6 +130,11 @@ def markdown(r: dict) -> str:
         + table(r["equivalence"], ["sampler", "RMS cropped / uncropped", "KS statistic", "KS p"])
         + "\n## Cost against context (lambda)\n\n"
         + table(r["context_rows"], ["context s", "crop", "compute s per s of new audio"])
+        + "\n## bf16 autocast (lambda, cropped, same seed)\n\n"
+        "`--precision bf16` runs convolutions in bfloat16 with fp32 weights. The noise is the same, so the difference "
+        "to the fp32 output is the precision's doing; it grows through the reverse steps and the frames.\n\n"
+        + table(r["precision_rows"], ["precision", "compute s per s of new audio", "RMS of (output - fp32 output) / RMS",
+                                      "KS statistic vs fp32"])
         + "\n## The seam, with and without the residual fade\n\n"
         "First frame after a 5 s prompt, one per clip. The fade only acts where the sampler's own x_0 differs from the "
         "input at the last known sample: never for naive (its known region is the input at t=0), always for lambda "

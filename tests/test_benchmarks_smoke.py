@@ -28,6 +28,8 @@ def test_engine_speed_smoke(tmp_path):
     assert nfe[("naive", "yes")] == nfe[("naive", "no")] == 4
     assert nfe[("repaint", "yes")] > 4
     assert {r["seam fade"] for r in data["seam_rows"]} == {"yes", "no"}
+    diff = {r["precision"]: r["RMS of (output - fp32 output) / RMS"] for r in data["precision_rows"]}
+    assert diff["fp32"] == 0.0 and diff["bf16"] > 0.0  # the fp32 rerun reproduces the cropped lambda row
 
 
 def test_verdict_ranks_best_first_and_puts_nan_last():
