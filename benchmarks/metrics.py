@@ -49,11 +49,12 @@ def has_click(audio: np.ndarray, seam: int, rate: int) -> bool:
 
 
 def pitch_accuracy(f0: np.ndarray, f0_ref: np.ndarray, voiced: np.ndarray, voiced_ref: np.ndarray,
-                   tolerance: float = 0.03) -> float:
+                   tolerance: float = 0.03, min_frames: int = 10) -> float:
     """Fraction of frames voiced in both whose pitch is within 3 % of the reference's
-    (the authors' accuracy); NaN when no frame is voiced in both."""
+    (the authors' accuracy); NaN when fewer than ``min_frames`` (0.1 s at a 10 ms hop) are
+    voiced in both, so that a handful of frames cannot score a perfect 1."""
     both = voiced & voiced_ref & (f0 > 0) & (f0_ref > 0)
-    if not both.any():
+    if both.sum() < min_frames:
         return float("nan")
     return float(np.mean(np.abs(f0[both] / f0_ref[both] - 1.0) <= tolerance))
 

@@ -131,8 +131,8 @@ def main(argv=None) -> None:
         "conditional samples, over the 32 samples after the seam (near) and the rest (far). 'exact' shows what a perfect "
         "sampler scores with the same number of samples.\n",
     ]
-    for steps, res in oracle.items():
-        md += [f"### {steps} steps\n", oracle_table(res)]
+    for oracle_steps, res in oracle.items():
+        md += [f"### {oracle_steps} steps\n", oracle_table(res)]
     md.append(f"\n![oracle]({rel}/oracle.png)\n")
     md += ["### Sweeping the lambda schedule\n",
            "The paper's reverse schedule is lambda(i) = (2^(i/S) - 1)^p with p = 4. Larger p holds lambda near 0 for "
