@@ -1,4 +1,4 @@
-"""retain_freed_memory: repeated large allocations stop page-faulting (glibc only)."""
+"""retain_freed_memory: repeated network passes stop page-faulting (glibc only)."""
 
 import platform
 import subprocess
@@ -9,14 +9,19 @@ import pytest
 CHURN = """
 import resource, sys, torch
 from diffwave.allocator import retain_freed_memory
+from diffwave.config import ModelConfig
+from diffwave.model import DiffWave
 if sys.argv[1] == "1":
     assert retain_freed_memory()
-def churn(n):  # activation-sized buffers freed out of order, like one network pass
-    for _ in range(n):
-        a = torch.ones(4_000_000); b = torch.ones(6_000_000); del a; c = torch.ones(2_000_000); del b, c
-churn(3)
-r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-churn(20)
+torch.manual_seed(0)
+model = DiffWave(ModelConfig(residual_channels=16, residual_layers=6, dilation_cycle=3)).eval()
+x, t = torch.randn(1, 48000), torch.tensor([10.0])
+with torch.no_grad():
+    for _ in range(3):  # warm-up: the heap reaches its working size
+        model(x, t)
+    r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        model(x, t)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
 """
 
@@ -25,6 +30,6 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
 def test_retained_buffers_do_not_fault_again():
     faults = {flag: int(subprocess.run([sys.executable, "-c", CHURN, flag], capture_output=True, text=True,
                                        check=True).stdout) for flag in ("0", "1")}
-    # 20 rounds touch 960 MB of fresh buffers; once retained, the warm heap is reused as is.
-    assert faults["1"] < 500, faults
-    assert faults["0"] > 10 * max(faults["1"], 100), faults
+    # Ten network passes: glibc's defaults page-fault every activation in again (about 150 k
+    # faults here); retained, the warm heap is reused (0 to a few thousand under load).
+    assert faults["1"] * 10 < faults["0"], faults
