@@ -15,6 +15,7 @@ engine replaces with the user's audio anyway. The sweep reports both variants to
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import torch
@@ -22,6 +23,7 @@ import torch
 from diffwave.config import ModelConfig
 from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS
+from extend.schedules import lambda_schedule
 
 from .common import table, write_json
 from .oracle import HarmonicGP, evaluate
@@ -29,27 +31,18 @@ from .oracle import HarmonicGP, evaluate
 EXPONENTS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
-def power_schedule(steps: int, exponent: float, last_one: bool = True) -> torch.Tensor:
-    """lambda(i) = (2 ** (i / S) - 1) ** exponent, i = 0..S-1; the paper uses exponent 4. [S]"""
-    i = torch.arange(steps, dtype=torch.float64)
-    lam = (2.0 ** (i / steps) - 1.0) ** exponent
-    if last_one:
-        lam[-1] = 1.0
-    return lam
-
-
 def run(steps: int = 50, count: int = 256, exponents=EXPONENTS) -> list[dict]:
     """One row per schedule: oracle scores near the seam and far from it."""
     config = ModelConfig()
     gp = HarmonicGP()
     schedule = make_schedule(config, steps)
-    candidates = [(f"p={p:g}", p, power_schedule(steps, p)) for p in exponents]
-    candidates.append(("p=4, last not forced to 1", 4.0, power_schedule(steps, 4.0, last_one=False)))
-    candidates.append(("lambda = 0 (naive)", float("inf"), torch.zeros(steps, dtype=torch.float64)))
+    candidates = [(f"p={p:g}", p, True, lambda_schedule(steps, p)) for p in exponents]
+    candidates.append(("p=4, last not forced to 1", 4.0, False, lambda_schedule(steps, 4.0, force_last=False)))
+    candidates.append(("lambda = 0 (naive)", float("inf"), True, torch.zeros(steps, dtype=torch.float64)))
     rows = []
-    for label, p, lam in candidates:
+    for label, p, forced, lam in candidates:
         r = evaluate(SAMPLERS["lambda"], gp, schedule, config, count=count, lambdas=lam)
-        rows.append({"schedule": label, "exponent": p, "mean lambda": float(lam[:-1].mean()),
+        rows.append({"schedule": label, "exponent": p, "forced last": forced, "mean lambda": float(lam[:-1].mean()),
                      "KS near": r["near_seam"]["ks"], "var ratio near": r["near_seam"]["variance_ratio"],
                      "mean err near": r["near_seam"]["mean_error"], "KS far": r["far"]["ks"],
                      "exact floor near": r["exact_floor_near"]["ks"]})
@@ -69,10 +62,12 @@ def plot(path: Path, rows: list[dict], steps: int) -> Path:
     from .plots import _save, plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    swept = [r for r in rows if r["schedule"].startswith("p=") and "last" not in r["schedule"]]
+    swept = [r for r in rows if r["forced last"] and math.isfinite(r["exponent"])]
     ax.plot([r["mean lambda"] for r in swept], [r["KS near"] for r in swept], "o-", label="(2^(i/S)-1)^p")
-    for r in swept:
-        ax.annotate(r["schedule"], (r["mean lambda"], r["KS near"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for k, r in enumerate(swept):  # alternate above/below: the large-p points crowd together near lambda = 0
+        ax.annotate(r["schedule"], (r["mean lambda"], r["KS near"]), fontsize=7, xytext=(3, 4 if k % 2 else -10),
+                    textcoords="offset points")
+    ax.margins(x=0.12)  # room for the rightmost label
     naive = next(r for r in rows if r["exponent"] == float("inf"))
     ax.axhline(naive["KS near"], color="C1", ls="--", label="lambda = 0 (naive)")
     ax.axhline(naive["exact floor near"], color="k", ls=":", label="exact sampler")

@@ -69,7 +69,7 @@ def verdict(cmp: dict, oracle: dict, sweep: list[dict] | None = None) -> str:
                      + ", ".join(f"{n} ({res[n]['near_seam']['ks']:.3f})" for n in order)
                      + f"; an exact sampler scores {res[order[0]]['exact_floor_near']['ks']:.3f}.")
     if sweep:
-        swept = sorted((r for r in sweep if "last" not in r["schedule"]), key=lambda r: r["mean lambda"])
+        swept = sorted((r for r in sweep if r["forced last"]), key=lambda r: r["mean lambda"])
         best = min(swept, key=lambda r: r["KS near"])
         rising = all(a["KS near"] <= b["KS near"] for a, b in zip(swept, swept[1:]))
         lines.append(f"- Oracle lambda sweep: the best schedule near the seam is {best['schedule']} (KS {best['KS near']:.3f}); "

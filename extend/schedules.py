@@ -10,22 +10,26 @@ PAPER_BASE = 0.3704 * math.e  # ~ 2 ** (1/100): the paper's eq. 19 constant
 PAPER_STEPS = 200
 
 
-def lambda_schedule(steps: int) -> torch.Tensor:
+def lambda_schedule(steps: int, exponent: float = 4.0, force_last: bool = True) -> torch.Tensor:
     """Reverse lambda for interpolation guidance (paper eq. 19, as in the authors' code). [S]
 
-    Entry i is used for the i-th reverse step taken (i = 0 at t = T):
-        lambda(i) = ((0.3704 e) ** (0.5 i) - 1) ** 4    if steps == 200 (paper-exact)
-        lambda(i) = (2 ** (i / steps) - 1) ** 4         otherwise (T-agnostic form)
-    and the last entry is forced to 1, so x_0 is the model's own sample, not a mix.
+    Entry i is used for the i-th reverse step taken (i = 0 at t = T), with p = ``exponent``:
+        lambda(i) = ((0.3704 e) ** (0.5 i) - 1) ** p    if steps == 200 (paper-exact)
+        lambda(i) = (2 ** (i / steps) - 1) ** p         otherwise (T-agnostic form)
+    The paper uses p = 4. With ``force_last`` the last entry is set to 1, so x_0 is the
+    model's own sample, not a mix (it cannot change the generated region either way).
     """
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
+    if not exponent > 0:
+        raise ValueError(f"exponent must be positive, got {exponent}")
     i = torch.arange(steps, dtype=torch.float64)
     if steps == PAPER_STEPS:
-        lam = (PAPER_BASE ** (0.5 * i) - 1.0) ** 4
+        lam = (PAPER_BASE ** (0.5 * i) - 1.0) ** exponent
     else:
-        lam = (2.0 ** (i / steps) - 1.0) ** 4
-    lam[-1] = 1.0
+        lam = (2.0 ** (i / steps) - 1.0) ** exponent
+    if force_last:
+        lam[-1] = 1.0
     return lam
 
 
