@@ -3,6 +3,11 @@
 torchcrepe imports torchaudio for one file loader we never use, and PyPI's torchaudio does
 not load next to torch 2.13. If importing torchaudio fails, an empty stand-in module is put
 in its place before torchcrepe is imported. This is the only place that knows about it.
+
+torchcrepe also dithers every decoded pitch by up to one 20-cent bin with scipy's global RNG,
+so two runs on the same audio disagree (by 38 Hz at the top of the range, measured). Pitch
+here is the Viterbi bin's centre instead: deterministic, and well inside the 3 % (51 cent)
+accuracy tolerance.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 CREPE_RATE = 16000
 HOP = 160  # 10 ms at 16 kHz
 FMIN, FMAX = 40.0, 2000.0
+BIN0_CENTS = 1997.3794084376191  # torchcrepe's pitch of bin 0, in cents above 10 Hz (convert.bins_to_cents)
 
 
 def load_torchcrepe():
@@ -40,8 +46,15 @@ def pitch(audio: np.ndarray, rate: int, model: str = "tiny") -> tuple[np.ndarray
     crepe = load_torchcrepe()
     with torch.no_grad():
         f0, periodicity = crepe.predict(_tensor(audio, rate), CREPE_RATE, HOP, FMIN, FMAX, model, return_periodicity=True,
-                                        batch_size=512, device="cpu", decoder=crepe.decode.viterbi)
+                                        batch_size=512, device="cpu", decoder=_viterbi_bin_centres)
     return f0[0].numpy(), periodicity[0].numpy()
+
+
+def _viterbi_bin_centres(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchcrepe's Viterbi decoder, with the undithered pitch of each bin. [B, 360, T] -> [B, T] x 2"""
+    crepe = load_torchcrepe()
+    bins, _dithered = crepe.decode.viterbi(logits)
+    return bins, crepe.convert.cents_to_frequency(crepe.CENTS_PER_BIN * bins.to(torch.float64) + BIN0_CENTS).float()
 
 
 def embedding(audio: np.ndarray, rate: int, model: str = "tiny") -> np.ndarray:

@@ -56,3 +56,16 @@ def test_frechet_distance_zero_for_same_data_positive_for_shift():
     a = rng.normal(size=(2000, 4))
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     assert frechet_distance(a, a + 1.0) == pytest.approx(4.0, rel=0.05)
+
+
+def test_crepe_pitch_is_deterministic_and_on_pitch():
+    """torchcrepe dithers its pitch with a global RNG; ours is the bin centre, the same every run."""
+    from benchmarks import crepe
+
+    tone = _tone(1.0, f=440.0).astype(np.float32)
+    f0, periodicity = crepe.pitch(tone, RATE)
+    again, _ = crepe.pitch(tone, RATE)
+    np.testing.assert_array_equal(f0, again)
+    voiced = periodicity > 0.5
+    assert voiced.mean() > 0.8
+    assert np.all(np.abs(1200 * np.log2(f0[voiced] / 440.0)) < 20.0)  # within one bin
