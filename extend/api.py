@@ -72,8 +72,10 @@ class Extender:
     """Holds one model; ``extend`` and ``stream`` can be called any number of times.
 
     By default it tells glibc to keep freed activation buffers in the process
-    (:mod:`diffwave.allocator`), which made CPU extension 1.45x faster here; the process then
-    keeps its peak heap. Pass ``retain_memory=False`` to leave the allocator alone.
+    (:mod:`diffwave.allocator`), which made CPU extension 1.45x faster here. The setting is
+    process-wide: from then on the whole process, not just this object, keeps its peak heap
+    instead of returning freed memory to the OS. Pass ``retain_memory=False`` to leave the
+    allocator alone (for example in a long-lived server that must give memory back).
     """
 
     def __init__(self, model: str | os.PathLike | DiffWave | None = None, device: str = "auto",
