@@ -151,12 +151,17 @@ def output_format(path: Path) -> str:
     return ext
 
 
-def check_audio_output(path: Path, force: bool = False) -> None:
-    """Before any compute: the output can be written, has an audio extension, and exists only with force."""
+def check_output(path: Path, force: bool = False) -> None:
+    """Before any compute: the output can be written, and exists only with force."""
     check_writable(path)
-    output_format(path)
     if path.exists() and not force:
         raise UserError(f"output file exists: {path} (pass --force to overwrite, or --out)")
+
+
+def check_audio_output(path: Path, force: bool = False) -> None:
+    """:func:`check_output`, and the extension names an audio format we write."""
+    check_output(path, force)
+    output_format(path)
 
 
 def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None) -> None:

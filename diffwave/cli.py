@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .audio import check_audio_output, check_writable, duration_ok, write_audio
+from .audio import check_audio_output, check_output, duration_ok, write_audio
 from .checkpoint import load_model
 from .allocator import retain_freed_memory
 from .cli_util import run_app
@@ -94,11 +94,12 @@ def _init_distributed(device: torch.device) -> tuple[torch.device, int]:
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="Run folder written by 'diffwave train'."),
     out: Path = typer.Option(..., "--out", help="Output .safetensors file (EMA weights + config)."),
+    force: bool = typer.Option(False, help="Overwrite an existing output file."),
 ) -> None:
     """Write a run's EMA weights as an inference model."""
     from .train import export
 
-    check_writable(out)
+    check_output(out, force)
     model = export(run_dir, out)
     print(f"wrote {out} ({sum(p.numel() for p in model.parameters())} parameters)")
 

@@ -88,6 +88,10 @@ def test_cli_train_then_export_then_sample(wav_dir, tmp_path, capsys):
     assert load_state(run, CPU)[0].step == 8
     model = tmp_path / "m.safetensors"
     assert run_app(app, ["export", str(run), "--out", str(model)]) == 0
+    exported = model.read_bytes()
+    assert run_app(app, ["export", str(run), "--out", str(model)]) == 1  # an earlier export is kept
+    assert "exists" in capsys.readouterr().err and model.read_bytes() == exported
+    assert run_app(app, ["export", str(run), "--out", str(model), "--force"]) == 0
     out = tmp_path / "s.wav"
     assert run_app(app, ["sample", "--model", str(model), "--seconds", "0.1", "--steps", "5", "--out", str(out), "--device", "cpu"]) == 0
     import soundfile as sf
