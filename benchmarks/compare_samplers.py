@@ -145,7 +145,9 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
         curves[name] = {"statistic": ks_arr[:, :, 0].mean(0).tolist(), "pvalue": np.exp(np.log(np.clip(ks_arr[:, :, 1], 1e-300, None)).mean(0)).tolist()}
         rows.append({"sampler": name, "NFE per frame": float(np.mean(d["nfe"])), "compute s per s": float(np.mean(d["cost"])),
                      "peak MB": peak_memory(args, name) if not args.skip_memory else float("nan"),
-                     "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"], "seam jump cents": s["seam_jump_cents"],
+                     "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"],
+                     "pitch runs": int(sum(np.isfinite(x["crepe_accuracy"]) for x in d["scores"])),
+                     "seam jump cents": s["seam_jump_cents"],
                      "seam flux ratio": s["seam_flux_ratio"], "click score": s["click_score"],
                      "clicks": int(sum(x["click_score"] > 3.0 for x in d["scores"])), "runs": len(d["scores"]),
                      "voiced frac": s["voiced_fraction"], "FD CREPE": frechet_distance(gen_emb, real_emb),
@@ -167,7 +169,7 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
     return result
 
 
-COLUMNS = ["sampler", "NFE per frame", "compute s per s", "peak MB", "CREPE acc", "YIN acc", "seam jump cents",
+COLUMNS = ["sampler", "NFE per frame", "compute s per s", "peak MB", "CREPE acc", "YIN acc", "pitch runs", "seam jump cents",
            "seam flux ratio", "click score", "clicks", "runs", "voiced frac", "FD CREPE", "final KS"]
 
 

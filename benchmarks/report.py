@@ -61,7 +61,9 @@ def verdict(cmp: dict, oracle: dict, sweep: list[dict] | None = None) -> str:
                 good = -abs(v - 1.0) if better == "closer to 1" else (v if better == "higher" else -v)
                 return (math.isnan(v), -good if not math.isnan(v) else 0.0)
             order = sorted(("lambda", "naive", "repaint"), key=rank)
-            shown = [f"{n} ({'n/a' if math.isnan(rows[n][key]) else format(rows[n][key], '.3g')})" for n in order]
+            shown = [f"{n} ({'n/a' if math.isnan(rows[n][key]) else format(rows[n][key], '.3g')}" + (
+                     f", scored in {rows[n]['pitch runs']} of {rows[n]['runs']} runs" if key == "CREPE acc" else "") + ")"
+                     for n in order]
             lines.append(f"- Real clips, {key} ({better} is better), best first: " + ", ".join(shown) + ".")
     for steps, res in oracle.items():
         order = sorted(res, key=lambda n: res[n]["near_seam"]["ks"])
@@ -115,7 +117,8 @@ def main(argv=None) -> None:
         "## The paper's question\n", verdict(cmp, oracle, sweep) + "\n",
         "## Real clips\n", compare_samplers.markdown(cmp),
         "Columns: NFE per frame; compute seconds per second of new audio; peak memory above the loaded model for one frame "
-        "(fresh process); CREPE/YIN accuracy = fraction of frames voiced in both within 3 % of the real continuation's pitch; "
+        "(fresh process); CREPE/YIN accuracy = fraction of frames voiced in both within 3 % of the real continuation's pitch, "
+        "averaged over the runs with at least 10 such frames (pitch runs: how many); "
         "seam jump = pitch change across the seam; seam flux ratio = spectral flux at the joint over the median inside the "
         "prompt (1 = invisible); click score = high-passed peak at the seam over the prompt's 99th percentile (> 3 counts "
         "as a click); FD CREPE = Frechet distance between CREPE embeddings of generated and real audio (no FAD embedding "

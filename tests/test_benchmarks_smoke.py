@@ -37,10 +37,13 @@ def test_verdict_ranks_best_first_and_puts_nan_last():
     from benchmarks.report import verdict
 
     nan = float("nan")
-    cols = ["sampler", "compute s per s", "NFE per frame", "CREPE acc", "seam flux ratio", "FD CREPE", "final KS"]
-    data = [("lambda", 1.0, 50, nan, 1.2, 10.0, 0.1), ("naive", 1.0, 50, 0.5, 3.0, 5.0, 0.2), ("repaint", 8.0, 410, 0.7, 0.9, 7.0, 0.05)]
+    cols = ["sampler", "compute s per s", "NFE per frame", "CREPE acc", "pitch runs", "runs", "seam flux ratio", "FD CREPE",
+            "final KS"]
+    data = [("lambda", 1.0, 50, nan, 0, 8, 1.2, 10.0, 0.1), ("naive", 1.0, 50, 0.5, 2, 8, 3.0, 5.0, 0.2),
+            ("repaint", 8.0, 410, 0.7, 1, 8, 0.9, 7.0, 0.05)]
     text = verdict({"rows": [dict(zip(cols, row)) for row in data]}, {})
     assert "8.0x its compute time" in text
-    assert "best first: repaint (0.7), naive (0.5), lambda (n/a)" in text
+    assert ("best first: repaint (0.7, scored in 1 of 8 runs), naive (0.5, scored in 2 of 8 runs), "
+            "lambda (n/a, scored in 0 of 8 runs)") in text
     assert "closer to 1 is better), best first: repaint (0.9), lambda (1.2), naive (3)" in text
     assert "FD CREPE (lower is better), best first: naive (5), repaint (7), lambda (10)" in text
