@@ -23,8 +23,8 @@ from diffwave.allocator import retain_freed_memory
 from diffwave.checkpoint import read_metadata
 from diffwave.pretrained import DEFAULT_MODEL
 from diffwave.runlog import plot_loss, read_rows
-from diffwave.sampling import generate
-from diffwave.schedule import make_schedule
+from diffwave.sampling import forward_noise, generate, predict_eps
+from diffwave.schedule import make_schedule, training_schedule
 
 from . import crepe, plots
 from .common import clips, machine, pick_model, table, timed, write_json
@@ -63,23 +63,21 @@ def denoising_rows(model, val: list[np.ndarray], seconds: float = 1.0, seed: int
     x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t). Baselines: x_t / sqrt(abar_t)
     (no denoising) and 0 dB (predicting silence). A model that has learned piano beats both.
     """
-    from diffwave.schedule import training_betas
-
     n = int(seconds * model.config.sample_rate)
     x0 = torch.from_numpy(np.stack([x[:n] for x in val])).float()  # [clips, n]
-    abar = torch.cumprod(1.0 - training_betas(model.config), 0).float()
+    schedule = training_schedule(model.config)
     g = torch.Generator().manual_seed(seed)
     power = x0.pow(2).mean()
     rows = []
     for t in DENOISE_STEPS:
-        if t >= model.config.num_steps:
+        if t >= len(schedule):
             continue
-        a = abar[t]
+        a = float(schedule.alpha_bars[t])
         eps = torch.randn(x0.shape, generator=g)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        xt = forward_noise(x0, a, eps)
         with torch.no_grad():
-            eps_hat = model(xt, torch.full((len(x0),), float(t)))
-        x0_hat = (xt - (1 - a).sqrt() * eps_hat) / a.sqrt()
+            eps_hat = predict_eps(model, xt, schedule, t)
+        x0_hat = (xt - (1 - a) ** 0.5 * eps_hat) / a**0.5
         rows.append({"t": t, "model x0-SNR dB": float(10 * torch.log10(power / (x0_hat - x0).pow(2).mean())),
                      "no-denoising SNR dB": float(10 * torch.log10(a * power / (1 - a))),
                      "eps L1": float((eps_hat - eps).abs().mean())})
