@@ -86,7 +86,7 @@ def fast_schedule(config: ModelConfig, inference_betas: Sequence[float]) -> Sche
     betas = torch.as_tensor(list(inference_betas), dtype=torch.float64)
     if betas.ndim != 1 or len(betas) < 1 or not bool(((betas > 0) & (betas < 1)).all()):
         raise ValueError("inference betas must be a non-empty list of values in (0, 1)")
-    train_abar = torch.cumprod(1.0 - training_betas(config), dim=0)
+    train_abar = training_schedule(config).alpha_bars
     return Schedule(betas=betas, model_steps=align_steps(train_abar, torch.cumprod(1.0 - betas, 0)))
 
 
@@ -100,7 +100,7 @@ def respaced_schedule(config: ModelConfig, steps: int) -> Schedule:
         raise ValueError(f"steps must be between 1 and {config.num_steps}, got {steps}")
     if steps == config.num_steps:
         return training_schedule(config)
-    train_abar = torch.cumprod(1.0 - training_betas(config), dim=0)
+    train_abar = training_schedule(config).alpha_bars
     # from the top level down, so that a single step still starts at x_T
     idx = torch.linspace(config.num_steps - 1, 0, steps, dtype=torch.float64).round().long().flip(0)
     abar = train_abar[idx]
