@@ -7,7 +7,7 @@ a 2 s lambda extension took 3.7 M minor page faults and 7.1 s of system time in 
 wall; with the settings below, 2.7 k faults, 0 s system time and 9.8 s wall.
 
 The settings are glibc's own tunables (mallopt(3)): no mmap for any block size, and a trim
-threshold that never trims. A fixed mmap threshold is not enough on its own: it is capped at
+threshold that never trims. Raising the mmap threshold instead is not enough: it is capped at
 32 MiB, and a batch of eight 5 s clips has 82 MB activations (C=32); those still faulted 20 M
 times in 3 passes (41 s wall) and, served from the heap, 80 k times (10 s). glibc falls back to
 mmap by itself when the heap cannot grow. The cost is that the process keeps its peak heap
@@ -21,9 +21,7 @@ import ctypes.util
 import sys
 
 M_TRIM_THRESHOLD = -1  # glibc malloc.h
-M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
-MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit glibc
 NEVER_TRIM = 2**31 - 1  # an int: mallopt takes int values
 
 
@@ -38,5 +36,5 @@ def retain_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, NEVER_TRIM))
+    settings = ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, NEVER_TRIM))
     return all([bool(mallopt(option, value)) for option, value in settings])  # a list: apply every one
