@@ -46,6 +46,13 @@ def oracle_table(res: dict) -> str:
     return table(rows, list(rows[0]))
 
 
+def _scored(name: str, row: dict, key: str) -> str:
+    """'lambda (0.5)'; a pitch accuracy also says how many runs had enough voiced frames."""
+    value = "n/a" if math.isnan(row[key]) else format(row[key], ".3g")
+    runs = f", scored in {row['pitch runs']} of {row['runs']} runs" if key == "CREPE acc" else ""
+    return f"{name} ({value}{runs})"
+
+
 def verdict(cmp: dict, oracle: dict, sweep: list[dict] | None = None) -> str:
     """The paper's claim, answered from the measured numbers."""
     rows = {r["sampler"]: r for r in cmp["rows"]}
@@ -61,10 +68,8 @@ def verdict(cmp: dict, oracle: dict, sweep: list[dict] | None = None) -> str:
                 good = -abs(v - 1.0) if better == "closer to 1" else (v if better == "higher" else -v)
                 return (math.isnan(v), -good if not math.isnan(v) else 0.0)
             order = sorted(("lambda", "naive", "repaint"), key=rank)
-            shown = [f"{n} ({'n/a' if math.isnan(rows[n][key]) else format(rows[n][key], '.3g')}" + (
-                     f", scored in {rows[n]['pitch runs']} of {rows[n]['runs']} runs" if key == "CREPE acc" else "") + ")"
-                     for n in order]
-            lines.append(f"- Real clips, {key} ({better} is better), best first: " + ", ".join(shown) + ".")
+            shown = ", ".join(_scored(n, rows[n], key) for n in order)
+            lines.append(f"- Real clips, {key} ({better} is better), best first: {shown}.")
     for steps, res in oracle.items():
         order = sorted(res, key=lambda n: res[n]["near_seam"]["ks"])
         lines.append(f"- Oracle at {steps} steps, KS against the exact conditional near the seam (lower is better), best first: "
