@@ -142,7 +142,7 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
         s = {k: _nanmean([x[k] for x in d["scores"]]) for k in d["scores"][0]}
         gen_emb = np.concatenate([crepe.embedding(g, rate, args.crepe) for g in d["generated"]])
         ks_arr = np.array(d["ks"])  # [runs, steps, 2]
-        curves[name] = {"statistic": ks_arr[:, :, 0].mean(0).tolist(), "pvalue": np.exp(np.log(np.clip(ks_arr[:, :, 1], 1e-300, None)).mean(0)).tolist()}
+        curves[name] = {"statistic": ks_arr[:, :, 0].mean(0).tolist(), "pvalue": np.exp(np.log(np.clip(ks_arr[:, :, 1], plots.P_FLOOR, None)).mean(0)).tolist()}
         rows.append({"sampler": name, "NFE per frame": float(np.mean(d["nfe"])), "compute s per s": float(np.mean(d["cost"])),
                      "peak MB": peak_memory(args, name) if not args.skip_memory else float("nan"),
                      "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"],
