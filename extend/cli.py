@@ -45,10 +45,10 @@ def extend(
     """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
     seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(sampler)  # before reading input or loading the model
+    audio = read_audio(input, warn=warn)  # first: a directory such as "." has no name to derive an output from
     target = out if out is not None else default_output(input)
-    if target.exists() and input.exists() and target.resolve() == input.resolve():
+    if target.exists() and target.resolve() == input.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
-    audio = read_audio(input, warn=warn)
     check_audio_output(target, force)
     extender = Extender(model, device=device)
     options = {"jump_length": jump_length, "resample": resample} if sampler == "repaint" else {}

@@ -111,6 +111,15 @@ def test_bad_input_files(case, message, tmp_path, model, capsys):
     _fails([path, "--seconds", "1", "--model", model, *FAST], capsys, message, d)
 
 
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_directory_as_input(name, tmp_path, model, capsys, monkeypatch):
+    """'.' has no file name to derive the default output from; it is still just a directory."""
+    d = tmp_path / "in"
+    d.mkdir()
+    monkeypatch.chdir(d)
+    _fails([name, "--seconds", "1", "--model", model, *FAST], capsys, "directory", d)
+
+
 @pytest.mark.parametrize("seconds", ["0", "-3", "nan", "3601", "inf"])
 def test_bad_seconds(song, model, capsys, seconds, tmp_path):
     """--seconds must be in (0, 3600]."""
