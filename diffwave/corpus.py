@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import duration_ok
 from .errors import UserError
 
 SOUNDFONT_CANDIDATES = ("/usr/share/sounds/sf2/FluidR3_GM.sf2",)
@@ -35,6 +36,11 @@ VALIDATION_PER_MILLE = 100
 TARGET_RMS = 0.1  # -20 dBFS
 PEAK_LIMIT = 0.95
 LOWEST_PIANO, HIGHEST_PIANO = 21, 108
+MAX_HOURS = 1000.0
+RENDER_RATES = (8000, 96000)  # FluidSynth's synth.sample-rate range
+# Written into every corpus folder: a rebuild may then delete stale renders there, and a
+# folder without it (or an older build's manifest.csv) is never written into.
+MARKER = ".diffwave-corpus"
 
 
 @dataclass(frozen=True)
@@ -162,20 +168,41 @@ def _render_star(args):
     return render_job(*args)
 
 
+def _check_options(out_dir: Path, hours: float, sample_rate: int, limit: int | None, jobs: int) -> None:
+    """UserError for bad options, and for a folder that holds anything but an earlier corpus."""
+    duration_ok(hours, MAX_HOURS, "--hours")
+    if not RENDER_RATES[0] <= sample_rate <= RENDER_RATES[1]:
+        raise UserError(f"--sample-rate must be {RENDER_RATES[0]}..{RENDER_RATES[1]} Hz, got {sample_rate}")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"corpus folder is a file: {out_dir}")
+    ours = (out_dir / MARKER).exists() or (out_dir / "manifest.csv").exists()
+    if out_dir.is_dir() and not ours and any(out_dir.iterdir()):
+        raise UserError(f"folder is not empty and holds no earlier corpus: {out_dir} (choose a new or empty folder)")
+
+
 def build_corpus(out_dir: str | Path, hours: float = 10.0, sample_rate: int = 16000, seed: int = 0,
                  limit: int | None = None, jobs: int = 2, progress: bool = True) -> list[dict]:
     """Render jobs until ``hours`` of training audio exist (or ``limit`` pieces); write manifest.csv."""
+    out_dir = Path(out_dir)
+    _check_options(out_dir, hours, sample_rate, limit, jobs)
     if shutil.which("fluidsynth") is None:
         raise UserError("fluidsynth not found; install it: apt-get install fluidsynth fluid-soundfont-gm")
     soundfont = find_soundfont()
-    out_dir = Path(out_dir)
-    for split in ("train", "val"):
-        (out_dir / split).mkdir(parents=True, exist_ok=True)
+    try:
+        for split in ("train", "val"):
+            (out_dir / split).mkdir(parents=True, exist_ok=True)
+        (out_dir / MARKER).write_text("rendered by `diffwave corpus`; files in train/ and val/ may be replaced\n")
+    except OSError as exc:
+        raise UserError(f"cannot create corpus folder {out_dir}: {exc.strerror or exc}") from None
     planned = plan_jobs(seed)[: limit or None]
     rows: list[dict] = []
     train_seconds = 0.0
     args = [(job, out_dir, sample_rate, soundfont) for job in planned]
-    with get_context("spawn").Pool(max(1, jobs)) as pool:
+    with get_context("spawn").Pool(jobs) as pool:
         for row in pool.imap(_render_star, args):
             if row is None:
                 continue

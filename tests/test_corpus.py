@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from diffwave.corpus import Job, find_soundfont, plan_jobs, render_job, split_of
+from diffwave.corpus import Job, build_corpus, find_soundfont, plan_jobs, render_job, split_of
+from diffwave.errors import UserError
 
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
 
@@ -43,3 +44,34 @@ def test_split_is_by_piece_and_deterministic():
     assert all(len(s) == 1 for s in by_piece.values())
     assert plan_jobs(seed=0)[:20] == jobs[:20]
     assert {split_of(j.piece_id) for j in jobs} == {"train", "val"}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"hours": 0}, "--hours"), ({"hours": -1}, "--hours"), ({"hours": float("nan")}, "--hours"),
+    ({"jobs": 0}, "--jobs"), ({"limit": 0}, "--limit"), ({"sample_rate": 1}, "--sample-rate"),
+])
+def test_bad_options_are_refused_before_anything_is_written(tmp_path, options, message):
+    out = tmp_path / "corpus"
+    with pytest.raises(UserError, match=message):
+        build_corpus(out, **options)
+    assert not out.exists()
+
+
+def test_a_folder_that_is_not_a_corpus_is_never_written_into(tmp_path):
+    """A rebuild deletes stale renders in train/ and val/, so a user's own folder is refused."""
+    mine = tmp_path / "music" / "train" / "mine.flac"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"my recording")
+    with pytest.raises(UserError, match="not empty"):
+        build_corpus(tmp_path / "music", limit=1)
+    assert mine.read_bytes() == b"my recording"
+    assert sorted(p.name for p in (tmp_path / "music").rglob("*")) == ["mine.flac", "train"]
+
+
+@needs_fluidsynth
+def test_rebuild_into_an_earlier_corpus_folder(tmp_path):
+    """The marker written by the first build lets a second build into the same folder."""
+    pytest.importorskip("music21")
+    first = build_corpus(tmp_path, limit=1, jobs=1, progress=False)
+    second = build_corpus(tmp_path, limit=1, jobs=1, progress=False)
+    assert first == second and len(first) == 1
