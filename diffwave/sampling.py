@@ -24,8 +24,11 @@ def initial_x(noise: torch.Tensor, schedule: Schedule) -> torch.Tensor:
     return noise * (1.0 - float(schedule.alpha_bars[-1])) ** 0.5
 
 
-def forward_noise(x0: torch.Tensor, alpha_bar: float, noise: torch.Tensor) -> torch.Tensor:
-    """Sample q(x_n | x_0) = sqrt(abar) x_0 + sqrt(1 - abar) z   (DDPM eq. 4)."""
+def forward_noise(x0: torch.Tensor, alpha_bar: float | torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Sample q(x_n | x_0) = sqrt(abar) x_0 + sqrt(1 - abar) z   (DDPM eq. 4).
+
+    ``alpha_bar``: a float, or a tensor broadcastable to x0 (training: [B, 1], one level per row).
+    """
     return alpha_bar**0.5 * x0 + (1.0 - alpha_bar) ** 0.5 * noise
 
 

@@ -28,7 +28,8 @@ from .errors import UserError
 from .model import DiffWave
 from .precision import use_bf16
 from .runlog import plot_loss, truncate_after, write_rows
-from .schedule import training_betas
+from .sampling import forward_noise
+from .schedule import training_schedule
 
 STATE_FILE = "state.safetensors"
 STATE_FORMAT = "diffwave-extend-train/1"
@@ -149,6 +150,18 @@ def _dist_info() -> tuple[int, int]:
     return 0, 1
 
 
+def _claim_run_dir(run_dir: Path) -> None:
+    """A new run starts only in a new or empty folder: it writes log.csv and loss.png there."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"--out is a file, not a folder: {run_dir}")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise UserError(f"{run_dir} is not empty and holds no training run ({STATE_FILE}); use a new --out folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from None
+
+
 def train(
     data_dir: str | Path,
     run_dir: str | Path,
@@ -179,16 +192,16 @@ def train(
             raise UserError(f"{run_dir} was started with different training options; use a new --out folder")
     else:
         config = config or ModelConfig()
-        state = new_state(config, train_cfg, device)
         if rank == 0:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            _claim_run_dir(run_dir)
+        state = new_state(config, train_cfg, device)
     elapsed_before = 0.0  # wall-clock of earlier sessions of this run, so the log is cumulative
     if rank == 0:
         previous = truncate_after(run_dir / "log.csv", state.step)
         elapsed_before = previous[-1]["elapsed_s"] if previous else 0.0
 
     sampler = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
-    abar = torch.cumprod(1.0 - training_betas(config), 0).float()
+    abar = training_schedule(config).alpha_bars.float()
     net = state.model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -202,8 +215,7 @@ def train(
         x0 = sampler.batch(train_cfg.batch_size, g)
         t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g)
         noise = torch.randn(x0.shape, generator=g)
-        a = abar[t].unsqueeze(1)
-        xt = (a.sqrt() * x0 + (1 - a).sqrt() * noise).to(device)
+        xt = forward_noise(x0, abar[t].unsqueeze(1), noise).to(device)
         t, noise = t.to(device), noise.to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(xt, t)

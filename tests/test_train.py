@@ -53,6 +53,16 @@ def test_resume_refuses_a_different_config(wav_dir, tmp_path):
         train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=4, learning_rate=1e-2), CPU)
 
 
+def test_a_new_run_never_writes_into_a_folder_with_other_files(wav_dir, tmp_path):
+    """--out pointing at a folder of the user's (here with a log.csv) is refused, untouched."""
+    mine = tmp_path / "notes" / "log.csv"
+    mine.parent.mkdir()
+    mine.write_text("my,own\n1,2\n")
+    with pytest.raises(UserError, match="not empty"):
+        train(wav_dir, mine.parent, TINY, _cfg(), CPU)
+    assert mine.read_text() == "my,own\n1,2\n" and len(list(mine.parent.iterdir())) == 1
+
+
 def test_nan_loss_stops_with_a_clear_message(wav_dir, tmp_path, monkeypatch):
     """A diverging run stops with a UserError naming the loss, not a traceback."""
     import diffwave.train as tr
