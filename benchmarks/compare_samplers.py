@@ -146,7 +146,8 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
         rows.append({"sampler": name, "NFE per frame": float(np.mean(d["nfe"])), "compute s per s": float(np.mean(d["cost"])),
                      "peak MB": peak_memory(args, name) if not args.skip_memory else float("nan"),
                      "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"],
-                     "pitch runs": int(sum(np.isfinite(x["crepe_accuracy"]) for x in d["scores"])),
+                     "CREPE runs": int(sum(np.isfinite(x["crepe_accuracy"]) for x in d["scores"])),
+                     "YIN runs": int(sum(np.isfinite(x["yin_accuracy"]) for x in d["scores"])),
                      "seam jump cents": s["seam_jump_cents"],
                      "seam flux ratio": s["seam_flux_ratio"], "click score": s["click_score"],
                      "clicks": int(sum(x["click_score"] > 3.0 for x in d["scores"])), "runs": len(d["scores"]),
@@ -169,8 +170,8 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
     return result
 
 
-COLUMNS = ["sampler", "NFE per frame", "compute s per s", "peak MB", "CREPE acc", "YIN acc", "pitch runs", "seam jump cents",
-           "seam flux ratio", "click score", "clicks", "runs", "voiced frac", "FD CREPE", "final KS"]
+COLUMNS = ["sampler", "NFE per frame", "compute s per s", "peak MB", "CREPE acc", "YIN acc", "CREPE runs", "YIN runs",
+           "seam jump cents", "seam flux ratio", "click score", "clicks", "runs", "voiced frac", "FD CREPE", "final KS"]
 
 
 def markdown(r: dict) -> str:

@@ -52,6 +52,7 @@ def ks_curves(path: Path, curves: dict[str, dict[str, list[float]]], model_steps
         ax.grid(alpha=0.3)
         ax.legend()
     axes[1].set_yscale("log")
+    axes[1].set_ylim(P_FLOOR * 1e-12, 2.0)  # p <= 1; a fixed range also keeps an all-clipped run plottable
     return _save(fig, path)
 
 

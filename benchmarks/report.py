@@ -49,7 +49,8 @@ def oracle_table(res: dict) -> str:
 def _scored(name: str, row: dict, key: str) -> str:
     """'lambda (0.5)'; a pitch accuracy also says how many runs had enough voiced frames."""
     value = "n/a" if math.isnan(row[key]) else format(row[key], ".3g")
-    runs = f", scored in {row['pitch runs']} of {row['runs']} runs" if key == "CREPE acc" else ""
+    tracker = key.removesuffix(" acc")
+    runs = f", scored in {row[tracker + ' runs']} of {row['runs']} runs" if key in ("CREPE acc", "YIN acc") else ""
     return f"{name} ({value}{runs})"
 
 
@@ -123,7 +124,7 @@ def main(argv=None) -> None:
         "## Real clips\n", compare_samplers.markdown(cmp),
         "Columns: NFE per frame; compute seconds per second of new audio; peak memory above the loaded model for one frame "
         "(fresh process); CREPE/YIN accuracy = fraction of frames voiced in both within 3 % of the real continuation's pitch, "
-        "averaged over the runs with at least 10 such frames (pitch runs: how many); "
+        "averaged over the runs with at least 10 such frames (CREPE/YIN runs: how many); "
         "seam jump = pitch change across the seam; seam flux ratio = spectral flux at the joint over the median inside the "
         "prompt (1 = invisible); click score = high-passed peak at the seam over the prompt's 99th percentile (> 3 counts "
         "as a click); FD CREPE = Frechet distance between CREPE embeddings of generated and real audio (no FAD embedding "

@@ -37,7 +37,7 @@ def test_verdict_ranks_best_first_and_puts_nan_last():
     from benchmarks.report import verdict
 
     nan = float("nan")
-    cols = ["sampler", "compute s per s", "NFE per frame", "CREPE acc", "pitch runs", "runs", "seam flux ratio", "FD CREPE",
+    cols = ["sampler", "compute s per s", "NFE per frame", "CREPE acc", "CREPE runs", "runs", "seam flux ratio", "FD CREPE",
             "final KS"]
     data = [("lambda", 1.0, 50, nan, 0, 8, 1.2, 10.0, 0.1), ("naive", 1.0, 50, 0.5, 2, 8, 3.0, 5.0, 0.2),
             ("repaint", 8.0, 410, 0.7, 1, 8, 0.9, 7.0, 0.05)]
