@@ -72,6 +72,17 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def replace_section(path: Path, name: str, body: str) -> None:
+    """Put ``body`` between the ``<!-- name:start -->`` and ``<!-- name:end -->`` lines of a
+    markdown file, keeping the prose around them; the markers are appended if absent."""
+    start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
+    text = path.read_text() if path.exists() else ""
+    if start not in text or end not in text:
+        text += f"{start}{end}\n"
+    head, rest = text.split(start, 1)
+    path.write_text(head + start + body + "\n" + rest[rest.index(end):])
+
+
 def write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")

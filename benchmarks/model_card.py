@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +26,10 @@ from diffwave.sampling import forward_noise, generate, predict_eps
 from diffwave.schedule import make_schedule, training_schedule
 
 from . import crepe, plots
-from .common import clips, machine, pick_model, table, timed, write_json
+from .common import clips, machine, pick_model, replace_section, table, timed, write_json
 from .metrics import ks, spectral_centroid, yin
 
 VOICED = 0.5
-MARK = re.compile(r"(<!-- measured:start -->\n)(.*?)(<!-- measured:end -->)", re.S)
 
 
 def describe(group: list[np.ndarray], rate: int, crepe_model: str) -> dict:
@@ -45,10 +43,12 @@ def describe(group: list[np.ndarray], rate: int, crepe_model: str) -> dict:
         n = min(len(y), len(v))
         f0s.append(y[:n][v[:n]])
         cents.append(spectral_centroid(x, rate))
-    f0 = np.concatenate(f0s) if any(len(f) for f in f0s) else np.array([np.nan])
+    f0 = np.concatenate(f0s)
+    f0 = f0[np.isfinite(f0)]
+    p5, p95 = np.percentile(f0, [5, 95]) if len(f0) else (np.nan, np.nan)  # no voiced frame: no pitch range
     c = np.concatenate(cents)
     return {"CREPE periodicity (median)": float(np.median(per)), "voiced fraction": float(np.mean(voiced_frac)),
-            "YIN f0 p5 Hz": float(np.nanpercentile(f0, 5)), "YIN f0 p95 Hz": float(np.nanpercentile(f0, 95)),
+            "YIN f0 p5 Hz": float(p5), "YIN f0 p95 Hz": float(p95),
             "centroid median Hz": float(np.median(c)), "centroid IQR Hz": float(np.subtract(*np.percentile(c, [75, 25]))),
             "RMS": float(np.sqrt(np.mean(np.concatenate(group) ** 2))), "_centroids": c}
 
@@ -99,6 +99,22 @@ def centroid_plot(path: Path, gen: np.ndarray, val: np.ndarray) -> None:
     plt.close(fig)
 
 
+def measure(model, val: list[np.ndarray], samples: int = 8, seconds: float = 5.0, steps: int = 50,
+            crepe_model: str = "tiny") -> dict:
+    """Everything the card measures about one model: ``samples`` unconditional clips of
+    ``seconds`` (seeded noise, so reruns repeat), their statistics, KS against ``val`` and the
+    one-pass denoising table. ``val``: validation clips, each at least ``seconds`` long."""
+    rate = model.config.sample_rate
+    n = int(seconds * rate)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(samples, n, generator=gen)
+    audio, secs = timed(generate, model, noise, make_schedule(model.config, steps), gen)
+    clipped = [np.clip(a, -1, 1) for a in audio.numpy()]
+    stat, _ = ks(np.concatenate(clipped), np.concatenate([x[:n] for x in val]))
+    return {"audio": clipped, "seconds_to_generate": secs, "stats": describe(clipped, rate, crepe_model), "ks": stat,
+            "denoising": denoising_rows(model, val)}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None)
@@ -116,13 +132,9 @@ def main(argv=None) -> None:
     model = pick_model(args.model, args.tiny)
     rate = model.config.sample_rate
     n = int(args.seconds * rate)
-    gen = torch.Generator().manual_seed(0)
-    noise = torch.randn(args.samples, n, generator=gen)
-    audio, secs = timed(generate, model, noise, make_schedule(model.config, args.steps), gen)
-    samples = [np.clip(a, -1, 1) for a in audio.numpy()]
     val = [x[:n] for _, x in clips(None, rate, args.clips)]
-    g, v = describe(samples, rate, args.crepe), describe(val, rate, args.crepe)
-    stat, _ = ks(np.concatenate(samples), np.concatenate(val))
+    m = measure(model, val, args.samples, args.seconds, args.steps, args.crepe)
+    samples, g, v = m["audio"], m["stats"], describe(val, rate, args.crepe)
     args.figures.mkdir(parents=True, exist_ok=True)
     centroid_plot(args.figures / "centroid.png", g.pop("_centroids"), v.pop("_centroids"))
     plots.spectrogram(args.figures / "spectrogram.png", {"validation clip01": val[0], "sample 1": samples[0], "sample 2": samples[1]}, rate)
@@ -131,23 +143,21 @@ def main(argv=None) -> None:
     for i, s in enumerate(samples[:2]):
         sf.write(args.figures / f"sample{i + 1}.flac", s, rate, subtype="PCM_16")
     rows = [{"measure": k, "model samples": g[k], "validation audio": v[k]} for k in g]
-    rows.append({"measure": "KS statistic, sample values (model vs validation)", "model samples": stat, "validation audio": 0.0})
-    denoise = denoising_rows(model, val)
+    rows.append({"measure": "KS statistic, sample values (model vs validation)", "model samples": m["ks"], "validation audio": 0.0})
     record = training_record(args.run, args.figures)
     body = (f"Measured by `python -m benchmarks.model_card` on {machine()}: {args.samples} unconditional "
-            f"{args.seconds:g} s samples ({args.steps} steps, {secs:.0f} s to generate) against the first {args.seconds:g} s "
-            f"of the {len(val)} validation clips; CREPE model `{args.crepe}`, voiced = periodicity >= {VOICED}.\n\n"
+            f"{args.seconds:g} s samples ({args.steps} steps, {m['seconds_to_generate']:.0f} s to generate) against the first "
+            f"{args.seconds:g} s of the {len(val)} validation clips; CREPE model `{args.crepe}`, voiced = periodicity >= {VOICED}.\n\n"
             + table(rows, ["measure", "model samples", "validation audio"])
             + "\n![spectrograms](model-card/spectrogram.png)\n\n![spectral centroid](model-card/centroid.png)\n\n"
             + "Listen: [sample 1](model-card/sample1.flac), [sample 2](model-card/sample2.flac).\n\n"
             + "One denoising pass on 1 s of each validation clip: the SNR of the model's x0 estimate against the "
             "input's own SNR (no denoising) and 0 dB (predicting silence).\n\n"
-            + table(denoise, ["t", "model x0-SNR dB", "no-denoising SNR dB", "eps L1"]) + "\n"
+            + table(m["denoising"], ["t", "model x0-SNR dB", "no-denoising SNR dB", "eps L1"]) + "\n"
             + record)
-    write_json(args.figures / "measured.json", {"model": g, "validation": v, "ks": stat, "denoising": denoise,
+    write_json(args.figures / "measured.json", {"model": g, "validation": v, "ks": m["ks"], "denoising": m["denoising"],
                                                 "machine": machine()})
-    text = args.card.read_text() if args.card.exists() else "<!-- measured:start -->\n<!-- measured:end -->\n"
-    args.card.write_text(MARK.sub(lambda m: m.group(1) + body + "\n" + m.group(3), text))
+    replace_section(args.card, "measured", body)
     print(body)
 
 
