@@ -59,7 +59,7 @@ def verdict(cmp: dict, oracle: dict, sweep: list[dict] | None = None) -> str:
     rows = {r["sampler"]: r for r in cmp["rows"]}
     lines = []
     if {"lambda", "repaint", "naive"} <= set(rows):
-        lam, rep, nai = rows["lambda"], rows["repaint"], rows["naive"]
+        lam, rep = rows["lambda"], rows["repaint"]
         ratio = rep["compute s per s"] / max(lam["compute s per s"], 1e-12)
         lines.append(f"- Cost: RePaint needs {rep['NFE per frame']:.0f} network passes per frame against lambda's "
                      f"{lam['NFE per frame']:.0f}, and {ratio:.1f}x its compute time (the paper measured about 9.5x at T=200).")

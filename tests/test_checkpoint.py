@@ -10,8 +10,6 @@ import torch
 from diffwave.checkpoint import load_model, save_model
 from diffwave.errors import UserError
 
-from .conftest import TINY, tiny_model
-
 
 def test_safetensors_round_trip_is_bit_exact(tmp_path, tiny):
     """Saving then loading gives identical weights, config and outputs."""
