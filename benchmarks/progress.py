@@ -57,6 +57,8 @@ def plot(path: Path, rows: list[dict], validation: dict) -> Path:
     for t, color in zip(SNR_STEPS, ("C0", "C1", "C2")):
         axes[0].plot(steps, [r[f"x0-SNR dB t={t}"] for r in rows], "o-", color=color, label=f"t = {t}")
     axes[0].axhline(0, color="k", ls=":", lw=1, label="predicting silence")
+    top = max(max(r[f"x0-SNR dB t={t}"] for r in rows) for t in SNR_STEPS)
+    axes[0].set_ylim(min(-1.0, *(r[f"x0-SNR dB t={SNR_STEPS[-1]}"] for r in rows)) - 0.5, top * 1.4 + 1.0)  # legend room
     axes[0].set_ylabel("one-pass x0-SNR on validation audio (dB)")
     axes[0].set_title("denoising real piano (higher = better)")
     axes[1].plot(steps, [r["RMS"] for r in rows], "o-", color="C3", label="samples")
@@ -64,10 +66,10 @@ def plot(path: Path, rows: list[dict], validation: dict) -> Path:
     axes[1].set_yscale("log")
     axes[1].set_ylabel("RMS of unconditional samples")
     axes[1].set_title("generating (closer to validation = better)")
-    for ax in axes:
+    for ax, where in zip(axes, ("upper left", "center right")):
         ax.set_xlabel("training steps (thousands)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc=where, ncol=2 if where == "upper left" else 1)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
