@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -14,11 +15,22 @@ import torch
 from diffwave.audio import load_mono
 from diffwave.checkpoint import load_model
 from diffwave.config import ModelConfig
+from diffwave.errors import UserError
 from diffwave.model import DiffWave
 from diffwave.pretrained import default_model_path
 
 CLIPS = Path(__file__).resolve().parents[1] / "extend" / "examples"
 TINY = ModelConfig(sample_rate=16000, residual_channels=4, residual_layers=4, dilation_cycle=2)
+
+
+def run_script(main) -> None:
+    """A benchmark's entry point: bad input (a missing model, clash of settings) is one
+    ``error:`` line and exit status 1, not a traceback."""
+    try:
+        main()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 def pick_model(path: str | None, tiny: bool) -> DiffWave:

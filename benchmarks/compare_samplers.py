@@ -23,7 +23,8 @@ from extend.frames import run_frames
 from extend.samplers import SAMPLERS
 
 from . import crepe, plots
-from .common import CallCounter, add_engine_args, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
+                     sampler_options, table, timed, write_json)
 from .metrics import (click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin)
 
 VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
@@ -203,4 +204,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,7 +18,8 @@ import torch
 from extend import Extender
 from extend.frames import run_frames
 
-from .common import CallCounter, add_engine_args, clips, machine, pick_model, sampler_options, table, timed, write_json
+from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
+                     sampler_options, table, timed, write_json)
 from .metrics import click_score, ks, seam_flux_ratio
 
 
@@ -163,4 +164,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

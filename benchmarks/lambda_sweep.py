@@ -25,7 +25,7 @@ from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS
 from extend.schedules import lambda_schedule
 
-from .common import table, write_json
+from .common import run_script, table, write_json
 from .oracle import HarmonicGP, evaluate
 
 EXPONENTS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -93,4 +93,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

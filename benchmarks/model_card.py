@@ -26,7 +26,7 @@ from diffwave.sampling import forward_noise, generate, predict_eps
 from diffwave.schedule import make_schedule, training_schedule
 
 from . import crepe, plots
-from .common import clips, machine, pick_model, replace_section, table, timed, write_json
+from .common import clips, machine, pick_model, replace_section, run_script, table, timed, write_json
 from .metrics import ks, spectral_centroid, yin
 
 VOICED = 0.5
@@ -115,11 +115,8 @@ def measure(model, val: list[np.ndarray], samples: int = 8, seconds: float = 5.0
             "denoising": denoising_rows(model, val)}
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None)
-    p.add_argument("--tiny", action="store_true")
-    p.add_argument("--run", type=Path, default=Path("training/piano-c32l20"))
+def add_measure_args(p: argparse.ArgumentParser) -> None:
+    """Options of :func:`measure` and where its output goes; shared with benchmarks.progress."""
     p.add_argument("--card", type=Path, default=Path("docs/model-card.md"))
     p.add_argument("--figures", type=Path, default=Path("docs/model-card"))
     p.add_argument("--samples", type=int, default=8)
@@ -127,6 +124,14 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
     p.add_argument("--clips", type=int, default=None, help="use the first N validation clips (default: all)")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--tiny", action="store_true")
+    p.add_argument("--run", type=Path, default=Path("training/piano-c32l20"))
+    add_measure_args(p)
     args = p.parse_args(argv)
     retain_freed_memory()  # as extend does: 82 MB activations per pass, freed and reallocated
     model = pick_model(args.model, args.tiny)
@@ -175,4 +180,4 @@ def training_record(run: Path, figures: Path) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from diffwave.allocator import retain_freed_memory
 from diffwave.checkpoint import load_model, read_metadata
+from diffwave.errors import UserError
 
-from .common import clips, machine, replace_section, table, write_json
-from .model_card import describe, measure
+from .common import clips, machine, replace_section, run_script, table, write_json
+from .model_card import add_measure_args, describe, measure
 
 SNR_STEPS = (20, 50, 100)
 COLUMNS = ["training steps", "RMS", "centroid median Hz", "voiced fraction", "KS",
@@ -87,20 +88,14 @@ def markdown(rows: list[dict], validation: dict, settings: str) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", type=Path, help="checkpoints (.safetensors written by diffwave export)")
-    p.add_argument("--card", type=Path, default=Path("docs/model-card.md"))
-    p.add_argument("--figures", type=Path, default=Path("docs/model-card"))
-    p.add_argument("--samples", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
-    p.add_argument("--clips", type=int, default=None, help="use the first N validation clips (default: all)")
+    add_measure_args(p)
     args = p.parse_args(argv)
     retain_freed_memory()
     new, validation = [], None
     for path in args.models:
         meta = read_metadata(path)
         if "training_steps" not in meta:
-            raise SystemExit(f"error: {path} records no training_steps (was it written by diffwave export?)")
+            raise UserError(f"{path} records no training_steps (was it written by diffwave export?)")
         model = load_model(path).eval()
         rate = model.config.sample_rate
         val = [x[: int(args.seconds * rate)] for _, x in clips(None, rate, args.clips)]
@@ -114,7 +109,7 @@ def main(argv=None) -> None:
                 f"{len(val)} validation clips")
     old = json.loads(store.read_text()) if store.exists() else {"settings": settings, "rows": []}
     if old["settings"] != settings:  # rows measured differently would not be comparable
-        raise SystemExit(f"error: {store} was measured with {old['settings']}, not {settings}; use those options")
+        raise UserError(f"{store} was measured with {old['settings']}, not {settings}; use those options")
     for r in new:
         r["machine"] = machine()
     rows = merge(old["rows"], new)
@@ -127,4 +122,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -17,7 +17,7 @@ from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS
 
 from . import compare_samplers, lambda_sweep, plots
-from .common import machine, sampler_options, table, write_json
+from .common import machine, run_script, sampler_options, table, write_json
 from .oracle import HarmonicGP, evaluate
 
 
@@ -153,4 +153,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -8,6 +8,7 @@ import torch
 from benchmarks import progress
 from benchmarks.common import TINY
 from diffwave.checkpoint import save_model
+from diffwave.errors import UserError
 from diffwave.model import DiffWave
 
 FAST = ["--samples", "1", "--seconds", "0.5", "--steps", "3", "--clips", "2"]
@@ -37,11 +38,24 @@ def test_rows_merge_by_training_steps_and_fill_the_card(tmp_path):
     text = card.read_text()
     assert "old" not in text and "prose stays" in text and "| 300 |" in text and (fig / "progress.png").exists()
 
-    with pytest.raises(SystemExit, match="measured with"):  # other settings would not be comparable
+    with pytest.raises(UserError, match="measured with"):  # other settings would not be comparable
         progress.main([str(a), "--card", str(card), "--figures", str(fig), *FAST[:-1], "1"])
 
 
 def test_a_file_without_training_steps_is_refused(tmp_path):
     bare = _checkpoint(tmp_path / "bare.safetensors", None, 0)
-    with pytest.raises(SystemExit, match="training_steps"):
+    with pytest.raises(UserError, match="training_steps"):
         progress.main([str(bare), "--card", str(tmp_path / "c.md"), "--figures", str(tmp_path / "f"), *FAST])
+
+
+def test_benchmark_scripts_turn_bad_input_into_one_line(tmp_path, capsys):
+    """Every benchmark's __main__ goes through run_script: 'error: ...', exit 1, no traceback."""
+    from benchmarks.common import run_script
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_script(lambda: progress.main([str(tmp_path / "missing.safetensors"), "--card", str(tmp_path / "c.md"),
+                                          "--figures", str(tmp_path / "f")]))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1
+    assert err.startswith("error: ") and "missing.safetensors" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f").exists() and not (tmp_path / "c.md").exists()
