@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import duration_ok
-from .errors import UserError
+from .errors import UserError, require_own_folder
 
 SOUNDFONT_CANDIDATES = ("/usr/share/sounds/sf2/FluidR3_GM.sf2",)
 SOUNDFONT_LICENSE = "FluidR3_GM soundfont (MIT licence, Debian fluid-soundfont-gm)"
@@ -177,11 +177,8 @@ def _check_options(out_dir: Path, hours: float, sample_rate: int, limit: int | N
         raise UserError(f"--limit must be at least 1, got {limit}")
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"corpus folder is a file: {out_dir}")
     ours = (out_dir / MARKER).exists() or (out_dir / "manifest.csv").exists()
-    if out_dir.is_dir() and not ours and any(out_dir.iterdir()):
-        raise UserError(f"folder is not empty and holds no earlier corpus: {out_dir} (choose a new or empty folder)")
+    require_own_folder(out_dir, ours, "corpus folder", "no earlier corpus")
 
 
 def build_corpus(out_dir: str | Path, hours: float = 10.0, sample_rate: int = 16000, seed: int = 0,

@@ -24,7 +24,7 @@ from .audio import atomic_path
 from .checkpoint import save_model
 from .config import ModelConfig
 from .data import CropSampler, step_generator
-from .errors import UserError
+from .errors import UserError, require_own_folder
 from .model import DiffWave
 from .precision import use_bf16
 from .runlog import plot_loss, truncate_after, write_rows
@@ -152,10 +152,7 @@ def _dist_info() -> tuple[int, int]:
 
 def _claim_run_dir(run_dir: Path) -> None:
     """A new run starts only in a new or empty folder: it writes log.csv and loss.png there."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UserError(f"--out is a file, not a folder: {run_dir}")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        raise UserError(f"{run_dir} is not empty and holds no training run ({STATE_FILE}); use a new --out folder")
+    require_own_folder(run_dir, False, "run folder (--out)", f"no training run ({STATE_FILE})")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
