@@ -37,7 +37,8 @@ def row(steps: int, sha: str, m: dict) -> dict:
     snr = {r["t"]: r["model x0-SNR dB"] for r in m["denoising"]}
     stats = m["stats"]
     return {"training steps": steps, "sha256": sha, "RMS": stats["RMS"], "centroid median Hz": stats["centroid median Hz"],
-            "voiced fraction": stats["voiced fraction"], "KS": m["ks"], **{f"x0-SNR dB t={t}": snr[t] for t in SNR_STEPS}}
+            "voiced fraction": stats["voiced fraction"], "KS": m["ks"], **{f"x0-SNR dB t={t}": snr[t] for t in SNR_STEPS},
+            "machine": machine()}
 
 
 def merge(old: list[dict], new: list[dict]) -> list[dict]:
@@ -91,6 +92,8 @@ def main(argv=None) -> None:
     add_measure_args(p)
     args = p.parse_args(argv)
     retain_freed_memory()
+    store = args.figures / "progress.json"
+    old = json.loads(store.read_text()) if store.exists() else None
     new, validation = [], None
     for path in args.models:
         meta = read_metadata(path)
@@ -99,27 +102,21 @@ def main(argv=None) -> None:
         model = load_model(path).eval()
         rate = model.config.sample_rate
         val = [x[: int(args.seconds * rate)] for _, x in clips(None, rate, args.clips)]
+        settings = (f"{args.samples} samples of {args.seconds:g} s, {args.steps} steps, CREPE `{args.crepe}`, "
+                    f"{len(val)} validation clips")
+        if old is not None and old["settings"] != settings:  # checked before any measuring: rows would not compare
+            raise UserError(f"{store} was measured with {old['settings']}, not {settings}; use those options")
         if validation is None:
-            validation = describe(val, rate, args.crepe)
+            validation = {k: v for k, v in describe(val, rate, args.crepe).items() if not k.startswith("_")}
         sha = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         new.append(row(int(meta["training_steps"]), sha, measure(model, val, args.samples, args.seconds, args.steps, args.crepe)))
         print(json.dumps(new[-1]), flush=True)
-    store = args.figures / "progress.json"
-    settings = (f"{args.samples} samples of {args.seconds:g} s, {args.steps} steps, CREPE `{args.crepe}`, "
-                f"{len(val)} validation clips")
-    old = json.loads(store.read_text()) if store.exists() else {"settings": settings, "rows": []}
-    if old["settings"] != settings:  # rows measured differently would not be comparable
-        raise UserError(f"{store} was measured with {old['settings']}, not {settings}; use those options")
-    for r in new:
-        r["machine"] = machine()
-    rows = merge(old["rows"], new)
-    args.figures.mkdir(parents=True, exist_ok=True)
-    validation = {k: v for k, v in validation.items() if not k.startswith("_")}
+    rows = merge(old["rows"] if old else [], new)
     write_json(store, {"settings": settings, "validation": validation, "rows": rows})
     plot(args.figures / "progress.png", rows, validation)
-    replace_section(args.card, "progress", markdown(rows, validation, settings))
-    print(markdown(rows, validation, settings))
-
+    text = markdown(rows, validation, settings)
+    replace_section(args.card, "progress", text)
+    print(text)
 
 if __name__ == "__main__":
     run_script(main)

@@ -49,8 +49,8 @@ def oracle_table(res: dict) -> str:
 def _scored(name: str, row: dict, key: str) -> str:
     """'lambda (0.5)'; a pitch accuracy also says how many runs had enough voiced frames."""
     value = "n/a" if math.isnan(row[key]) else format(row[key], ".3g")
-    tracker = key.removesuffix(" acc")
-    runs = f", scored in {row[tracker + ' runs']} of {row['runs']} runs" if key in ("CREPE acc", "YIN acc") else ""
+    runs_key = key.removesuffix(" acc") + " runs"  # "CREPE acc" -> "CREPE runs"
+    runs = f", scored in {row[runs_key]} of {row['runs']} runs" if runs_key in row else ""
     return f"{name} ({value}{runs})"
 
 

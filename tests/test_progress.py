@@ -22,7 +22,7 @@ def _checkpoint(path, steps, seed):
     return path
 
 
-def test_rows_merge_by_training_steps_and_fill_the_card(tmp_path):
+def test_rows_merge_by_training_steps_and_fill_the_card(tmp_path, monkeypatch):
     a, b = _checkpoint(tmp_path / "a.safetensors", 200, 0), _checkpoint(tmp_path / "b.safetensors", 100, 1)
     card, fig = tmp_path / "card.md", tmp_path / "fig"
     card.write_text("# card\n<!-- progress:start -->\nold\n<!-- progress:end -->\nprose stays\n")
@@ -38,6 +38,7 @@ def test_rows_merge_by_training_steps_and_fill_the_card(tmp_path):
     text = card.read_text()
     assert "old" not in text and "prose stays" in text and "| 300 |" in text and (fig / "progress.png").exists()
 
+    monkeypatch.setattr(progress, "measure", lambda *a, **k: pytest.fail("measured before the settings check"))
     with pytest.raises(UserError, match="measured with"):  # other settings would not be comparable
         progress.main([str(a), "--card", str(card), "--figures", str(fig), *FAST[:-1], "1"])
 
