@@ -64,7 +64,7 @@ def denoising_rows(model, val: list[np.ndarray], seconds: float = 1.0, seed: int
     (no denoising) and 0 dB (predicting silence). A model that has learned piano beats both.
     """
     n = int(seconds * model.config.sample_rate)
-    x0 = torch.from_numpy(np.stack([x[:n] for x in val])).float()  # [clips, n]
+    x0 = torch.from_numpy(np.stack([x[:n] for x in val])).float() * model.config.data_scale  # [clips, n]
     schedule = training_schedule(model.config)
     g = torch.Generator().manual_seed(seed)
     power = x0.pow(2).mean()
@@ -109,7 +109,7 @@ def measure(model, val: list[np.ndarray], samples: int = 8, seconds: float = 5.0
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn(samples, n, generator=gen)
     audio, secs = timed(generate, model, noise, make_schedule(model.config, steps), gen)
-    clipped = [np.clip(a, -1, 1) for a in audio.numpy()]
+    clipped = [np.clip(a / model.config.data_scale, -1, 1) for a in audio.numpy()]
     stat, _ = ks(np.concatenate(clipped), np.concatenate([x[:n] for x in val]))
     return {"audio": clipped, "seconds_to_generate": secs, "stats": describe(clipped, rate, crepe_model), "ks": stat,
             "denoising": denoising_rows(model, val)}

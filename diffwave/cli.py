@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -35,30 +39,46 @@ def train_cmd(
     channels: Optional[int] = typer.Option(None, help="Residual channels (default 64)."),
     layers: Optional[int] = typer.Option(None, help="Residual layers (default 30)."),
     dilation_cycle: Optional[int] = typer.Option(None, help="Dilation cycle length (default 10)."),
+    parameterization: Optional[str] = typer.Option(None, help="What the network predicts: eps or v (default eps)."),
+    data_scale: Optional[float] = typer.Option(None, help="Gain on audio before diffusion (default 1.0)."),
     max_steps: int = typer.Option(100_000, help="Train until this many steps."),
+    minutes: Optional[float] = typer.Option(None, help="Stop after this many minutes of wall-clock, saved."),
     crop_seconds: float = typer.Option(0.0, help="Crop length; 0 = 2x receptive field (>= 0.5 s)."),
     batch_size: int = typer.Option(8, help="Crops per step (per GPU under torchrun)."),
     save_every: int = typer.Option(500, help="Checkpoint every N steps."),
     learning_rate: float = typer.Option(2e-4, help="Adam learning rate."),
     loss: str = typer.Option("l1", help="Loss on epsilon: l1 or l2."),
+    objective: str = typer.Option("eps", help="Space the loss is measured in: eps, v or x0."),
     seed: int = typer.Option(0, help="Seed for init, crops and noise."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", help="auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16."),
 ) -> None:
-    """Train on random crops of DATA_DIR; rerunning the same command resumes."""
-    from .train import TrainConfig, train
+    """Train on random crops of DATA_DIR; rerunning the same command resumes.
 
-    arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers, "dilation_cycle": dilation_cycle}
+    Ends at --max-steps, after --minutes, or on SIGTERM: each saves the state and exits 0.
+    """
+    from .train import TrainConfig
+
+    arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
+            "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
         config = ModelConfig(**given) if given else None
     except ValueError as exc:
         raise UserError(str(exc)) from None
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
-                      max_steps=max_steps, save_every=save_every, seed=seed)
+                      objective=objective, max_steps=max_steps, save_every=save_every, seed=seed)
+    with _StopCondition(minutes) as stop:
+        _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps)
+
+
+def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,
+                         stop: "_StopCondition", max_steps: int) -> None:
+    from .train import train
+
     dev, rank = _init_distributed(resolve_device(device))
     if rank != 0:
-        train(data_dir, out, config, cfg, dev, precision=precision)
+        train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop)
         return
     console = Console()
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
@@ -70,8 +90,41 @@ def train_cmd(
             if not console.is_terminal and step % 50 == 0:  # logs and pipes get plain lines
                 print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)
 
-        state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision)
-    print(f"done: step {state.step}; state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")
+        state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision, should_stop=stop)
+    why = "reached --max-steps" if state.step >= max_steps else ("stopped by SIGTERM" if stop.signalled else "time budget spent")
+    print(f"done: step {state.step} ({why}, {time.monotonic() - stop.started:.0f} s); "
+          f"state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")
+
+
+class _StopCondition:
+    """True once ``minutes`` of wall-clock have passed or SIGTERM arrived.
+
+    As a context manager it catches SIGTERM for the length of the run (so that a queue's or a
+    spot instance's stop saves the state) and puts the previous handler back afterwards.
+    """
+
+    def __init__(self, minutes: Optional[float]):
+        if minutes is not None and not (minutes > 0 and math.isfinite(minutes)):
+            raise UserError(f"--minutes must be a positive number, got {minutes}")
+        self.started = time.monotonic()
+        self.deadline = None if minutes is None else self.started + 60.0 * minutes
+        self.signalled = False
+        self._previous = None
+
+    def __enter__(self) -> "_StopCondition":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._on_term)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _on_term(self, signum, frame) -> None:
+        self.signalled = True
+
+    def __call__(self) -> bool:
+        return self.signalled or (self.deadline is not None and time.monotonic() >= self.deadline)
 
 
 def _init_distributed(device: torch.device) -> tuple[torch.device, int]:
@@ -127,7 +180,8 @@ def sample_cmd(
                   TimeRemainingColumn()) as bar:
         task = bar.add_task("sample", total=len(schedule))
         audio = generate(net, noise, schedule, _device_generator(gen, dev), callback=lambda _: bar.advance(task))
-    write_audio(out, np.clip(audio[0].float().cpu().numpy(), -1.0, 1.0), net.config.sample_rate, "PCM_16")
+    audio = audio[0].float().cpu().numpy() / net.config.data_scale
+    write_audio(out, np.clip(audio, -1.0, 1.0), net.config.sample_rate, "PCM_16")
     print(f"wrote {out}")
 
 

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+PARAMETERIZATIONS = ("eps", "v")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -22,6 +24,12 @@ class ModelConfig:
     num_steps: int = 200  # T, training diffusion steps
     beta_start: float = 1e-4
     beta_end: float = 0.02
+    # What the network's last layer predicts: "eps" (DDPM) or "v" = sqrt(abar) eps - sqrt(1-abar) x0
+    # (Salimans & Ho 2022, eq. 5). DiffWave.forward returns eps either way, so samplers are unchanged.
+    parameterization: str = "eps"
+    # Audio is multiplied by this before diffusion and divided after: it sets the signal level
+    # against the noise schedule (piano at -20 dBFS RMS sits below 0 dB SNR for most steps at 1.0).
+    data_scale: float = 1.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -32,6 +40,8 @@ class ModelConfig:
             "num_steps": self.num_steps >= 2,
             "beta_start": 0.0 < self.beta_start < 1.0,
             "beta_end": self.beta_start <= self.beta_end < 1.0,
+            "parameterization": self.parameterization in PARAMETERIZATIONS,
+            "data_scale": isinstance(self.data_scale, (int, float)) and 0.0 < self.data_scale <= 100.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -42,7 +52,7 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
-        data = json.loads(text)
+        data = json.loads(text)  # fields missing from older checkpoints take their defaults (old meaning)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .schedule import training_betas
 
 EMBED_DIM = 128  # sin/cos table width (64 frequencies x 2)
 HIDDEN_DIM = 512
@@ -73,7 +74,13 @@ class ResidualBlock(nn.Module):
 
 
 class DiffWave(nn.Module):
-    """epsilon-prediction network: forward(audio [B, L], t [B]) -> eps estimate [B, L]."""
+    """Denoiser: forward(x_t [B, L], t [B]) -> eps estimate [B, L], whatever the parameterization.
+
+    With ``config.parameterization == "v"`` the last layer predicts v = sqrt(abar) eps -
+    sqrt(1 - abar) x0 and forward converts it: eps = sqrt(abar) v + sqrt(1 - abar) x_t
+    (Salimans & Ho 2022, eq. 5 rearranged). ``abar`` at a fractional t interpolates sqrt(abar)
+    linearly between training steps, as the fast-schedule alignment does.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -87,6 +94,8 @@ class DiffWave(nn.Module):
         self.skip_projection = _conv1d(c, c, 1)
         self.output_projection = _conv1d(c, 1, 1)
         nn.init.zeros_(self.output_projection.weight)
+        sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
+        self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
 
     def dilation(self, layer: int) -> int:
         return 2 ** (layer % self.config.dilation_cycle)
@@ -101,7 +110,25 @@ class DiffWave(nn.Module):
         """Samples on each side of an output that it can see: (receptive_field - 1) / 2."""
         return (self.receptive_field - 1) // 2
 
+    def sqrt_alpha_bar_at(self, t: torch.Tensor) -> torch.Tensor:
+        """sqrt(abar_t) [B] for integer or fractional training steps t [B]."""
+        table = self.sqrt_alpha_bar
+        if not torch.is_floating_point(t):
+            return table[t]
+        low = torch.floor(t).long().clamp(0, len(table) - 1)
+        high = torch.ceil(t).long().clamp(0, len(table) - 1)
+        frac = (t - low.to(t.dtype)).to(table.dtype)
+        return table[low] + frac * (table[high] - table[low])
+
     def forward(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        out = self.network(audio, t)
+        if self.config.parameterization == "eps":
+            return out
+        a = self.sqrt_alpha_bar_at(t).unsqueeze(1)  # [B, 1]
+        return a * out.float() + (1.0 - a * a).sqrt() * audio
+
+    def network(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The raw network output [B, L] in the config's parameterization."""
         x = F.relu(self.input_projection(audio.unsqueeze(1)))  # [B, C, L]
         emb = self.diffusion_embedding(t)  # [B, 512]
         skip = torch.zeros_like(x)

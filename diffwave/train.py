@@ -1,4 +1,9 @@
-"""Resumable DiffWave training (DDPM epsilon objective, Ho et al. 2020 eq. 14).
+"""Resumable DiffWave training (DDPM epsilon objective, Ho et al. 2020 eq. 14, optionally reweighted).
+
+``objective`` picks the space the loss is measured in. All three are the epsilon error
+eps_hat - eps times a weight of t: "eps" 1, "v" 1/sqrt(abar) (v_hat - v), "x0" sqrt(1-abar)/sqrt(abar)
+(x0_hat - x0, up to sign). v and x0 put weight on high noise levels, where the structure of a
+sample is decided and an eps loss scores well even when x0_hat is nearly zero.
 
 Run state lives in ``RUN_DIR/state.safetensors`` (weights, EMA weights, Adam moments, step,
 configs as JSON metadata; nothing is pickled). Randomness is derived from (seed, step, rank),
@@ -33,6 +38,16 @@ from .schedule import training_schedule
 
 STATE_FILE = "state.safetensors"
 STATE_FORMAT = "diffwave-extend-train/1"
+OBJECTIVES = ("eps", "v", "x0")
+
+
+def loss_weight(objective: str, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """Weight on |eps_hat - eps| that measures the error in ``objective`` space (module doc)."""
+    if objective == "eps":
+        return torch.ones_like(alpha_bar)
+    if objective == "v":
+        return alpha_bar.rsqrt()
+    return ((1.0 - alpha_bar) / alpha_bar).sqrt()
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class TrainConfig:
     crop_seconds: float = 0.0  # 0 = twice the receptive field, at least 0.5 s
     learning_rate: float = 2e-4
     loss: str = "l1"
+    objective: str = "eps"  # eps, v or x0: where the loss is measured (module doc)
     max_steps: int = 100_000
     save_every: int = 500
     log_every: int = 10
@@ -51,6 +67,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in ("l1", "l2"):
             raise UserError(f"--loss must be l1 or l2, got {self.loss!r}")
+        if self.objective not in OBJECTIVES:
+            raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         for name in ("batch_size", "max_steps", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
@@ -167,11 +185,14 @@ def train(
     device: torch.device,
     on_step: Callable[[int, float, float], None] | None = None,
     precision: str = "auto",
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunState:
-    """Train until ``train_cfg.max_steps``; resume from ``run_dir`` if it holds a state.
+    """Train until ``train_cfg.max_steps`` or ``should_stop()``; resume from ``run_dir`` if it holds a state.
 
     ``config`` None means: take it from the run directory (resume) or use the default.
     ``on_step(step, loss, steps_per_s)`` is called on rank 0 after every step.
+    ``should_stop()`` is asked after every step (a time budget, a signal); when it says yes the
+    state is saved and training returns. Under DDP rank 0's answer is shared with all ranks.
     ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
     (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
     """
@@ -209,14 +230,15 @@ def train(
     t_last, step_last = t_start, state.step
     while state.step < train_cfg.max_steps:
         g = step_generator(train_cfg.seed, state.step, rank)
-        x0 = sampler.batch(train_cfg.batch_size, g)
+        x0 = sampler.batch(train_cfg.batch_size, g) * config.data_scale
         t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g)
         noise = torch.randn(x0.shape, generator=g)
         xt = forward_noise(x0, abar[t].unsqueeze(1), noise).to(device)
+        weight = loss_weight(train_cfg.objective, abar[t]).unsqueeze(1).to(device)  # [B, 1]
         t, noise = t.to(device), noise.to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(xt, t)
-        diff = pred.float() - noise
+        diff = (pred.float() - noise) * weight
         loss = diff.abs().mean() if train_cfg.loss == "l1" else diff.pow(2).mean()
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
@@ -228,14 +250,17 @@ def train(
         state.step += 1
         _ema_update(state.ema, state.model, min(train_cfg.ema_decay, (1 + state.step) / (10 + state.step)))
 
+        stop = should_stop is not None and _agree(rank == 0 and should_stop(), world, device)
         if rank != 0:
+            if stop:
+                break
             continue
         now = time.perf_counter()
         rate = (state.step - step_last) / max(now - t_last, 1e-9)
         if on_step is not None:
             on_step(state.step, loss_value, rate)
         window.append(loss_value)
-        saving = state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
+        saving = stop or state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
         if saving or state.step % train_cfg.log_every == 0:
             pending.append({"step": state.step, "loss": sum(window) / len(window), "steps_per_s": round(rate, 4),
                             "elapsed_s": round(elapsed_before + now - t_start, 2)})
@@ -245,14 +270,30 @@ def train(
             pending = []
             save_state(run_dir, state, config, train_cfg)
             plot_loss(run_dir / "log.csv", run_dir / "loss.png", title=f"DiffWave C{config.residual_channels}/L{config.residual_layers}")
+        if stop:
+            break
     return state
+
+
+def _agree(flag: bool, world: int, device: torch.device) -> bool:
+    """Rank 0's stop decision, shared with every rank so that all stop after the same step."""
+    if world == 1:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())
+
+
+def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
+    """The EMA weights of a run as an inference model (eval mode), and the state's metadata."""
+    tensors, meta = read_state(Path(run_dir))
+    model = DiffWave(ModelConfig.from_json(meta["config"]))
+    model.load_state_dict(_split(tensors, "ema/"))
+    return model.eval(), meta
 
 
 def export(run_dir: str | Path, out: str | Path) -> DiffWave:
     """Write the EMA weights of a run as an inference model (safetensors)."""
-    tensors, meta = read_state(Path(run_dir))
-    config = ModelConfig.from_json(meta["config"])
-    model = DiffWave(config)
-    model.load_state_dict(_split(tensors, "ema/"))
+    model, meta = ema_model(run_dir)
     save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]})
     return model

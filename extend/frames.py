@@ -31,6 +31,7 @@ class FramePlan:
     new: int  # generated samples per frame
     margin: int | None  # known samples kept before the seam (None: no cropping)
     fade: int  # seam residual-fade length in samples
+    scale: float = 1.0  # the model's data_scale: audio is multiplied by it before sampling
 
     def known_length(self, available: int) -> int:
         k = min(self.context, available)
@@ -47,7 +48,8 @@ def plan_frames(model: DiffWave, context_s: float, new_s: float, crop: bool = Tr
     context = max(1, int(round(context_s * rate)))
     new = max(1, int(round(new_s * rate)))
     margin = int(math.ceil(crop_fields * model.receptive_field)) if crop else None
-    return FramePlan(context=context, new=new, margin=margin, fade=int(round(fade_s * rate)))
+    return FramePlan(context=context, new=new, margin=margin, fade=int(round(fade_s * rate)),
+                     scale=float(model.config.data_scale))
 
 
 def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Generator:
@@ -72,13 +74,14 @@ def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sample
         ctx = history[len(history) - k :]
         length = k + g
         known = torch.zeros(1, length, device=device)
-        known[0, :k] = torch.from_numpy(ctx).to(device)
+        known[0, :k] = torch.from_numpy(ctx).to(device) * plan.scale
         mask = torch.zeros(length, device=device)
         mask[:k] = 1.0
         gen = frame_generator(seed, frame, device)
         noise = torch.randn(1, length, generator=gen, device=device)
         cb = None if step_callback is None else (lambda info, f=frame: step_callback(f, info))
         x = sampler(model, noise, known, mask, schedule, gen, callback=cb, **(options or {}))[0].float().cpu().numpy()
+        x = x / plan.scale
         new = x[k:]
         if k:
             new = residual_fade(ctx[-1], x[k - 1], new, plan.fade)

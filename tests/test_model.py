@@ -45,3 +45,67 @@ def test_fractional_embedding_interpolates_rows(tiny):
     ints = tiny.diffusion_embedding(torch.tensor([7]))
     floats = tiny.diffusion_embedding(torch.tensor([7.0]))
     assert torch.allclose(ints, floats)
+
+
+def test_v_parameterization_returns_eps():
+    """A v-predicting net's forward is eps = sqrt(abar) v + sqrt(1-abar) x_t, also at fractional t."""
+    from dataclasses import replace
+
+    from diffwave.schedule import training_schedule
+
+    from .conftest import TINY
+
+    model = tiny_model(seed=2, config=replace(TINY, parameterization="v"))
+    x = torch.randn(2, 200)
+    abar = training_schedule(model.config).alpha_bars.float()
+    t = torch.tensor([0, 13])
+    a = abar[t].sqrt().unsqueeze(1)
+    expected = a * model.network(x, t) + (1 - a * a).sqrt() * x
+    assert torch.allclose(model(x, t), expected, atol=1e-6)
+    # halfway between steps 4 and 5, sqrt(abar) is the midpoint (the fast-schedule alignment's rule)
+    mid = model.sqrt_alpha_bar_at(torch.tensor([4.5]))
+    assert torch.allclose(mid, (abar[4].sqrt() + abar[5].sqrt()) / 2)
+
+
+def test_a_config_from_an_older_checkpoint_keeps_its_meaning():
+    """Config JSON without the newer fields loads as eps-prediction on unscaled audio."""
+    import json
+
+    old = {"sample_rate": 16000, "residual_channels": 32, "residual_layers": 20, "dilation_cycle": 10,
+           "num_steps": 200, "beta_start": 1e-4, "beta_end": 0.02}
+    config = ModelConfig.from_json(json.dumps(old))
+    assert config.parameterization == "eps" and config.data_scale == 1.0
+    for bad in ({"parameterization": "x"}, {"data_scale": 0.0}, {"data_scale": float("nan")}):
+        try:
+            ModelConfig(**bad)
+        except ValueError as exc:
+            assert next(iter(bad)) in str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")
+
+
+def test_frames_scale_audio_into_the_model_and_back():
+    """With data_scale s the sampler sees the known audio times s, and its output is divided by s."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from extend.frames import plan_frames, run_frames
+    from extend.schedules import lambda_schedule  # noqa: F401  (engine import check)
+    from diffwave.schedule import make_schedule
+
+    from .conftest import TINY
+
+    model = tiny_model(config=replace(TINY, data_scale=4.0))
+    seen = []
+
+    def constant(model, noise, known, mask, schedule, generator, callback=None):
+        seen.append(known.clone())
+        return torch.full_like(known, 2.0)
+
+    prompt = np.linspace(-0.2, 0.2, 400, dtype=np.float32)
+    plan = plan_frames(model, context_s=0.05, new_s=0.05, crop=False, fade_s=0.0)
+    new = next(run_frames(model, prompt, plan.new, constant, make_schedule(model.config, 3), plan))
+    k = plan.known_length(len(prompt))
+    assert torch.allclose(seen[0][0, :k], torch.from_numpy(prompt[-k:]) * 4.0)
+    assert np.allclose(new, 0.5)

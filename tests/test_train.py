@@ -142,3 +142,73 @@ def test_bf16_autocast_on_cpu_trains_and_resumes_in_fp32(wav_dir, tmp_path):
     assert train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=6), CPU, precision="fp32").step == 6
     with pytest.raises(UserError, match="precision"):
         train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=7), CPU, precision="fp16")
+
+
+def test_should_stop_saves_and_the_run_resumes_exactly(wav_dir, tmp_path):
+    """A run stopped by should_stop after 7 steps is saved there, and resuming to 20 equals 20 straight."""
+    straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=20, save_every=100), CPU)
+    calls = []
+    stopped = train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=20, save_every=100), CPU,
+                    should_stop=lambda: calls.append(1) or len(calls) >= 7)
+    assert stopped.step == 7 and load_state(tmp_path / "b", CPU)[0].step == 7
+    assert [int(r["step"]) for r in csv.DictReader(open(tmp_path / "b" / "log.csv"))][-1] == 7
+    resumed = train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=20, save_every=100), CPU)
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_cli_minutes_stops_saved_with_a_summary(wav_dir, tmp_path, capsys):
+    """--minutes ends a run long before --max-steps: exit 0, state saved, one summary line."""
+    run = tmp_path / "run"
+    args = ["train", str(wav_dir), "--out", str(run), "--sample-rate", "8000", "--channels", "4", "--layers", "4",
+            "--dilation-cycle", "2", "--max-steps", "1000000", "--save-every", "100000", "--crop-seconds", "0.25",
+            "--batch-size", "2", "--device", "cpu", "--minutes", "0.02"]
+    assert run_app(app, args) == 0
+    out = capsys.readouterr().out
+    assert "time budget spent" in out
+    step = load_state(run, CPU)[0].step
+    assert 1 <= step < 1000000 and f"done: step {step} " in out
+    assert run_app(app, args[:-1] + ["-1"]) == 1
+    assert "--minutes must be a positive number" in capsys.readouterr().err
+
+
+def test_sigterm_saves_and_exits_cleanly(wav_dir, tmp_path):
+    """SIGTERM during training: exit 0, a state at the step reached, no temporary file left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "diffwave", "train", str(wav_dir), "--out", str(run), "--sample-rate", "8000",
+           "--channels", "4", "--layers", "4", "--dilation-cycle", "2", "--max-steps", "1000000", "--save-every",
+           "100000", "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    for line in proc.stdout:  # plain progress lines every 50 steps when not on a terminal
+        if line.startswith("step 50/"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped by SIGTERM" in out
+    assert load_state(run, CPU)[0].step >= 50
+    assert sorted(p.name for p in run.iterdir()) == ["log.csv", "loss.png", STATE_FILE]
+
+
+def test_loss_objectives_measure_the_error_in_their_own_space():
+    """|eps_hat - eps| times the weight equals |v_hat - v| for "v" and |x0_hat - x0| for "x0"."""
+    from diffwave.train import loss_weight
+
+    g = torch.Generator().manual_seed(0)
+    abar = torch.rand(6, 1, generator=g) * 0.9 + 0.05
+    x0, eps, eps_hat = (torch.randn(6, 50, generator=g) for _ in range(3))
+    a, s = abar.sqrt(), (1 - abar).sqrt()
+    xt = a * x0 + s * eps
+    v_err = (a * eps_hat - s * (xt - s * eps_hat) / a) - (a * eps - s * x0)  # v = sqrt(abar) eps - sqrt(1-abar) x0
+    x0_err = (xt - s * eps_hat) / a - x0
+    assert torch.allclose((eps_hat - eps).abs() * loss_weight("v", abar), v_err.abs(), atol=1e-4)
+    assert torch.allclose((eps_hat - eps).abs() * loss_weight("x0", abar), x0_err.abs(), atol=1e-4)
+    assert torch.equal(loss_weight("eps", abar), torch.ones_like(abar))
+    with pytest.raises(UserError, match="--objective"):
+        _cfg(objective="snr")
