@@ -125,3 +125,22 @@ def spectrogram(path: Path, audio: dict[str, np.ndarray], rate: int, seam_s: flo
         ax.set_ylabel(f"{name}\nHz")
     np.atleast_1d(axes)[-1].set_xlabel("seconds")
     return _save(fig, path)
+
+
+def energy_across_seam(path: Path, envelopes: dict, start_s: float, hop_s: float) -> Path:
+    """RMS in dB against time from the seam: the real continuation and each sampler (medians over prompts)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for name, env in envelopes.items():
+        env = np.asarray(env)
+        t = start_s + hop_s * (np.arange(len(env)) + 0.5)
+        label = "real continuation" if name == "real" else name
+        ax.plot(t, 20 * np.log10(np.maximum(env, 1e-5)), label=label, color=COLORS.get(name, COLORS["reference"] if name == "real" else None),
+                lw=2.2 if name == "real" else 1.5, ls="--" if name == "real" else "-")
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.text(0.01, 0.02, "seam", transform=ax.get_xaxis_transform(), fontsize=8)
+    ax.set_xlabel("time from the seam (s)")
+    ax.set_ylabel(f"RMS in {hop_s * 1000:.0f} ms windows (dB)")
+    ax.set_title("Energy across the seam (median over prompts)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return _save(fig, path)

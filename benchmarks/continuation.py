@@ -1,0 +1,263 @@
+"""Continuation yardstick: how well a model continues real piano across the seam.
+
+Each prompt is 5 s of audio; the next 1 s is the real continuation. Prompts are the 8
+reference clips (extend/examples) and three synthetic sustained notes of known pitch (low,
+middle, high register). For every sampler and seed, the prompt is extended by 1 s through
+the public API (:class:`extend.Extender`) and the new second is scored against the real one:
+
+- energy retention: RMS(generated) / RMS(real) over [0, 0.1], [0.1, 0.25], [0.25, 0.5] and
+  [0.5, 1] s after the seam (1 = as loud as the real continuation, 0 = silence);
+- pitch hold: over prompts whose real first 0.25 s is voiced (CREPE periodicity >= 0.5 in at
+  least 10 frames of 10 ms), the fraction whose generated first 0.25 s is voiced in 10 frames
+  too, with a median pitch within 50 cents of the real one (CREPE; and YIN, on the frames
+  CREPE calls voiced);
+- voiced fraction of the generated second against the real second's;
+- spectral centroid ratio (median over frames, generated / real).
+
+    python -m benchmarks.continuation --out docs/continuation            # bundled model, lambda
+    python -m benchmarks.continuation --samplers lambda,naive,repaint --model m.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import crepe
+from .common import (add_engine_args, clips, machine, pick_model, replace_section, run_script, sampler_options, table,
+                     timed, write_json)
+from .metrics import spectral_centroid, yin
+
+PROMPT_S = 5.0
+CONTINUATION_S = 1.0
+WINDOWS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0))
+PITCH_WINDOW_S = 0.25
+CENTS_HELD = 50.0
+VOICED = 0.5  # CREPE periodicity threshold, as on the model card
+MIN_VOICED_FRAMES = 10  # of 25 in the pitch window
+SYNTH_NOTES = (("synth low A2", 110.0), ("synth mid A4", 440.0), ("synth high E6", 1318.5))
+PLOT_SPAN_S = (-0.5, 1.0)
+PLOT_HOP_S = 0.05
+
+
+def synthetic_note(f0: float, rate: int, seconds: float = PROMPT_S + CONTINUATION_S, onset: float = 3.5) -> np.ndarray:
+    """A decaying harmonic tone of pitch ``f0`` struck at ``onset`` s and sustained across the
+    seam (5 s), after a softer note a fourth below; RMS near 0.1 at the seam. [L] float32"""
+    t = np.arange(int(seconds * rate)) / rate
+    out = np.zeros_like(t)
+    for start, f, amp in ((0.5, f0 * 2 ** (-5 / 12), 0.5), (onset, f0, 1.0)):
+        tau = t - start
+        on = tau >= 0
+        for k in range(1, 9):
+            if k * f < rate / 2 - 200:
+                out[on] += amp / k * np.exp(-tau[on] * (1.2 + 0.4 * k)) * np.sin(2 * np.pi * k * f * tau[on])
+    seam = int(PROMPT_S * rate)
+    level = np.sqrt(np.mean(out[seam - rate // 10 : seam] ** 2))
+    return (0.12 * out / level).astype(np.float32)
+
+
+def window_rms(x: np.ndarray, rate: int, start: float, end: float) -> float:
+    seg = x[int(round(start * rate)) : int(round(end * rate))]
+    return float(np.sqrt(np.mean(np.square(seg, dtype=np.float64)))) if len(seg) else float("nan")
+
+
+def retention(generated: np.ndarray, real: np.ndarray, rate: int) -> list[float]:
+    """RMS(generated) / RMS(real) in each of WINDOWS (seconds after the seam); NaN where real is silent."""
+    out = []
+    for a, b in WINDOWS:
+        ref = window_rms(real, rate, a, b)
+        out.append(window_rms(generated, rate, a, b) / ref if ref > 1e-6 else float("nan"))
+    return out
+
+
+@dataclass(frozen=True)
+class PitchWindow:
+    """Pitch of the first PITCH_WINDOW_S of a continuation (NaN when it has too few voiced frames)."""
+
+    crepe_hz: float
+    yin_hz: float
+    voiced_frames: int
+
+    @property
+    def voiced(self) -> bool:
+        return self.voiced_frames >= MIN_VOICED_FRAMES
+
+
+def pitch_window(x: np.ndarray, rate: int, crepe_model: str = "tiny") -> tuple[PitchWindow, float]:
+    """Pitch over the first 0.25 s, and the voiced fraction of the whole of ``x``."""
+    f0, periodicity = crepe.pitch(x, rate, crepe_model)
+    voiced = periodicity >= VOICED
+    n = int(round(PITCH_WINDOW_S / 0.01))
+    v = voiced[:n]
+    y = yin(x, rate)[: len(v)]
+    k = int(v.sum())
+    crepe_hz = float(np.median(f0[:n][v])) if k >= MIN_VOICED_FRAMES else float("nan")
+    yin_hz = float(np.median(y[v[: len(y)]])) if k >= MIN_VOICED_FRAMES else float("nan")
+    return PitchWindow(crepe_hz, yin_hz, k), float(voiced.mean())
+
+
+def cents(a: float, b: float) -> float:
+    return abs(1200.0 * math.log2(a / b)) if a > 0 and b > 0 else float("inf")
+
+
+def holds(generated: PitchWindow, real: PitchWindow) -> tuple[bool, bool]:
+    """(CREPE hold, YIN hold): generated is voiced and within 50 cents of the real pitch."""
+    if not generated.voiced:
+        return False, False
+    return cents(generated.crepe_hz, real.crepe_hz) <= CENTS_HELD, cents(generated.yin_hz, real.yin_hz) <= CENTS_HELD
+
+
+def score_run(generated: np.ndarray, real: np.ndarray, real_pitch: PitchWindow, real_voiced: float, rate: int,
+              crepe_model: str = "tiny") -> dict:
+    """Every measure of one generated continuation against the real one (both [L] at ``rate``)."""
+    gen_pitch, gen_voiced = pitch_window(generated, rate, crepe_model)
+    crepe_hold, yin_hold = holds(gen_pitch, real_pitch)
+    c_gen, c_real = np.median(spectral_centroid(generated, rate)), np.median(spectral_centroid(real, rate))
+    return {"retention": retention(generated, real, rate), "voiced prompt": real_pitch.voiced,
+            "crepe hold": crepe_hold, "yin hold": yin_hold, "voiced": gen_voiced, "real voiced": real_voiced,
+            "centroid ratio": float(c_gen / c_real) if c_real > 0 else float("nan")}
+
+
+def prompts(rate: int, limit: int | None) -> list[tuple[str, str, np.ndarray]]:
+    """(set, name, 6 s audio at ``rate``): reference clips, then the synthetic notes."""
+    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)]
+    return out + [("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Medians of retention per window; pitch hold over voiced prompts; mean voiced fractions."""
+    ret = np.array([r["retention"] for r in runs], dtype=float)  # [runs, windows]
+    voiced = [r for r in runs if r["voiced prompt"]]
+    row = {f"retention {a:g}-{b:g} s": float(np.nanmedian(ret[:, i])) if len(runs) else float("nan")
+           for i, (a, b) in enumerate(WINDOWS)}
+    row["pitch hold CREPE"] = float(np.mean([r["crepe hold"] for r in voiced])) if voiced else float("nan")
+    row["pitch hold YIN"] = float(np.mean([r["yin hold"] for r in voiced])) if voiced else float("nan")
+    row["voiced runs"] = f"{len(voiced)}/{len(runs)}"
+    real = float(np.mean([r["real voiced"] for r in runs]))
+    row["voiced fraction"] = float(np.mean([r["voiced"] for r in runs]))
+    row["voiced / real"] = row["voiced fraction"] / real if real > 0 else float("nan")
+    row["centroid ratio"] = float(np.nanmedian([r["centroid ratio"] for r in runs]))
+    return row
+
+
+SEAM_TS = (20, 50, 100)
+SEAM_WINDOWS_S = ((0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.4))
+
+
+def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict]:
+    """The cheapest diagnostic: can one network pass predict the continuation from the context?
+
+    Each clip is cut at 5 s. Before the seam x_t = sqrt(abar) x0 + sqrt(1-abar) z as usual; after
+    it x_t holds noise only, sqrt(1-abar) z, as at the start of inpainting. The estimate
+    x0_hat = (x_t - sqrt(1-abar) eps_hat) / sqrt(abar) after the seam is scored as RMS over the
+    real continuation's RMS in SEAM_WINDOWS_S; medians over clips. A local denoiser gives ~0.
+    """
+    import torch
+
+    from diffwave.sampling import predict_eps
+    from diffwave.schedule import training_schedule
+
+    rate, scale = model.config.sample_rate, model.config.data_scale
+    cut, end = int(PROMPT_S * rate), int((PROMPT_S + 0.4) * rate)
+    seam = min(cut, 2 * model.receptive_field)  # audio further back cannot reach past the seam
+    x0 = torch.from_numpy(np.stack([a[cut - seam : end] for a in audio])).float() * scale  # [clips, seam + 0.4 s]
+    known = torch.zeros_like(x0)
+    known[:, :seam] = x0[:, :seam]
+    schedule = training_schedule(model.config)
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for t in SEAM_TS:
+        a = float(schedule.alpha_bars[t])
+        xt = a**0.5 * known + (1 - a) ** 0.5 * torch.randn(x0.shape, generator=g)
+        with torch.no_grad():
+            x0_hat = (xt - (1 - a) ** 0.5 * predict_eps(model, xt, schedule, t)) / a**0.5
+        est, real = x0_hat[:, seam:].numpy(), x0[:, seam:].numpy()
+        row = {"t": t}
+        for lo, hi in SEAM_WINDOWS_S:
+            ratios = [window_rms(e, rate, lo, hi) / max(window_rms(r, rate, lo, hi), 1e-9) for e, r in zip(est, real)]
+            row[f"x0_hat {lo * 1000:g}-{hi * 1000:g} ms"] = float(np.median(ratios))
+        rows.append(row)
+    return rows
+
+
+def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
+    """RMS in PLOT_HOP_S windows over PLOT_SPAN_S around ``seam``. [windows]"""
+    hop = int(PLOT_HOP_S * rate)
+    starts = range(seam + int(PLOT_SPAN_S[0] * rate), seam + int(PLOT_SPAN_S[1] * rate), hop)
+    return np.array([np.sqrt(np.mean(np.square(x[s : s + hop], dtype=np.float64))) for s in starts])
+
+
+def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
+            crepe_model: str = "tiny") -> dict:
+    """Run the yardstick for one model. Returns rows per (sampler, set), envelopes and timing."""
+    from extend import Extender
+
+    ex = Extender(model)
+    rate = model.config.sample_rate
+    seam = int(PROMPT_S * rate)
+    cont = int(CONTINUATION_S * rate)
+    real_info, runs, env, cost = {}, {}, {"real": []}, {}
+    for group, name, audio in prompts(rate, limit):
+        real = audio[seam : seam + cont]
+        real_info[name] = pitch_window(real, rate, crepe_model)
+        env["real"].append(envelope(audio, rate, seam))
+    for sampler in samplers:
+        env[sampler], seconds, made = [], 0.0, 0
+        for group, name, audio in prompts(rate, limit):
+            real_pitch, real_voiced = real_info[name]
+            for seed in range(seeds):
+                out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
+                                  **sampler_options(sampler, steps))
+                seconds, made = seconds + secs, made + 1
+                gen = out[seam:].astype(np.float32)
+                runs.setdefault((sampler, group), []).append(
+                    score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model))
+                env[sampler].append(envelope(np.concatenate([audio[:seam], gen]), rate, seam))
+        cost[sampler] = seconds / (made * CONTINUATION_S)
+    rows = [{"sampler": s, "prompts": g, **summarise(r), "CPU s per s": cost[s]} for (s, g), r in runs.items()]
+    return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
+            "steps": steps, "seeds": seeds, "machine": machine()}
+
+
+COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
+           "retention 0.5-1 s", "pitch hold CREPE", "pitch hold YIN", "voiced runs", "voiced fraction", "voiced / real",
+           "centroid ratio", "CPU s per s"]
+
+
+def energy_plot(path: Path, envelopes: dict) -> Path:
+    from . import plots
+
+    return plots.energy_across_seam(path, envelopes, PLOT_SPAN_S[0], PLOT_HOP_S)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_engine_args(p)
+    p.add_argument("--samplers", default="lambda", help="comma-separated samplers (default: lambda)")
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
+    p.add_argument("--out", type=Path, default=Path("docs/continuation"))
+    p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
+    args = p.parse_args(argv)
+    model = pick_model(args.model, args.tiny)
+    samplers = [s for s in args.samplers.split(",") if s]
+    result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,
+                         4 if args.quick else None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "continuation.json", result)
+    energy_plot(args.out / "energy.png", result["envelopes"])
+    card = args.card or args.out.with_suffix(".md")
+    body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
+            f"{result['seeds']} seed(s) per prompt; {secs / 60:.1f} min on {result['machine']}.\n\n"
+            + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({args.out.name}/energy.png)\n")
+    replace_section(card, "continuation", body)
+    print(table(result["rows"], COLUMNS))
+    print(f"{secs:.0f} s; wrote {card} and {args.out}/")
+
+
+if __name__ == "__main__":
+    run_script(main)

@@ -1,0 +1,153 @@
+"""Training speed: steps/s and audio-seconds/s per model config, device, precision and thread count.
+
+Every setting runs in a fresh process (so its peak memory is its own) through the real
+training loop (:func:`diffwave.train.train`) on the bundled example clips: a few warm-up
+steps, then timed steps. It also profiles one step (torch.profiler), the host-side evidence
+of where a step's time goes.
+
+    python -m benchmarks.train_speed --out docs/train_speed            # CPU settings
+    python -m benchmarks.train_speed --devices cuda --precisions bf16  # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from diffwave.errors import UserError
+
+from .common import CLIPS, machine, replace_section, run_script, table, write_json
+
+# name -> (ModelConfig fields, TrainConfig fields); crops default to 0.51 s (2 receptive fields)
+CONFIGS = {
+    "c32l20-eps": ({"residual_channels": 32, "residual_layers": 20, "dilation_cycle": 10},
+                                      {"batch_size": 8}),
+    "c32l20-v-scale4": ({"residual_channels": 32, "residual_layers": 20, "dilation_cycle": 10,
+                                        "parameterization": "v", "data_scale": 4.0}, {"batch_size": 8, "objective": "v"}),
+}
+
+
+def measure_one(config_name: str, device: str, precision: str, threads: int, steps: int, warmup: int,
+                profile: bool) -> dict:
+    """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``."""
+    from diffwave.allocator import retain_freed_memory
+    from diffwave.config import ModelConfig
+    from diffwave.train import TrainConfig, train
+
+    retain_freed_memory()  # as the diffwave CLI does
+    torch.set_num_threads(threads)
+    arch, opts = CONFIGS[config_name]
+    config = ModelConfig(**arch)
+    cfg = TrainConfig(max_steps=warmup + steps, save_every=10**9, log_every=10**9, **opts)
+    times: list[float] = []
+    dev = torch.device(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        def on_step(step: int, loss: float, rate: float) -> None:
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+
+        state = train(CLIPS, Path(tmp) / "run", config, cfg, dev, on_step=on_step, precision=precision)
+        timed = times[warmup:]
+        rate = (len(timed) - 1) / (timed[-1] - timed[0])
+        crop = cfg.crop_samples(state.model) / config.sample_rate
+        row = {"config": config_name, "device": device, "precision": precision, "threads": threads,
+               "steps/s": rate, "audio s per s": rate * cfg.batch_size * crop, "ms per step": 1000 / rate,
+               "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        if device == "cuda":
+            row["peak GPU MB"] = torch.cuda.max_memory_allocated() / 2**20
+        if profile:
+            row["profile"] = profile_step(state, config, cfg, dev, precision)
+    return row
+
+
+def profile_step(state, config, cfg, device: torch.device, precision: str, top: int = 12) -> str:
+    """Self CPU time of the top ops in one full training step (forward, backward, Adam, EMA)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from diffwave.train import loss_weight, _ema_update
+    from diffwave.data import CropSampler
+    from diffwave.precision import use_bf16
+    from diffwave.sampling import forward_noise
+    from diffwave.schedule import training_schedule
+
+    sampler = CropSampler.from_folder(CLIPS, config.sample_rate, cfg.crop_samples(state.model))
+    abar = training_schedule(config).alpha_bars.float()
+    g = torch.Generator().manual_seed(0)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        x0 = sampler.batch(cfg.batch_size, g) * config.data_scale
+        t = torch.randint(0, config.num_steps, (cfg.batch_size,), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        xt = forward_noise(x0, abar[t].unsqueeze(1), noise).to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16(precision, device)):
+            pred = state.model(xt, t.to(device))
+        loss = ((pred.float() - noise.to(device)) * loss_weight(cfg.objective, abar[t]).unsqueeze(1).to(device)).abs().mean()
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        _ema_update(state.ema, state.model, cfg.ema_decay)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
+
+
+def run_setting(args, config_name: str, device: str, precision: str, threads: int, profile: bool) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.train_speed", "--one", config_name, "--devices", device, "--precisions",
+           precision, "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    if profile:
+        cmd.append("--profile")
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"setting {config_name}/{device}/{precision}/{threads} threads failed: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+COLUMNS = ["config", "device", "precision", "threads", "steps/s", "audio s per s", "ms per step", "peak RSS MB"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--configs", default="c32l20-eps", help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    p.add_argument("--devices", default="cpu")
+    p.add_argument("--precisions", default="fp32,bf16")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--out", type=Path, default=Path("docs/train_speed"))
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child process: one setting, JSON on stdout
+    p.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
+    if unknown:
+        raise UserError(f"unknown config {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
+    if args.one:
+        print(json.dumps(measure_one(args.one, args.devices, args.precisions, int(args.threads), args.steps,
+                                     args.warmup, args.profile)))
+        return
+    rows = []
+    for name in args.configs.split(","):
+        for device in args.devices.split(","):
+            for precision in args.precisions.split(","):
+                for threads in (int(t) for t in args.threads.split(",")):
+                    rows.append(run_setting(args, name, device, precision, threads, profile=False))
+                    print(table(rows[-1:], COLUMNS), flush=True)
+    first = rows[0]  # profiled in a process of its own, so that no timed row carries the profiler's cost
+    profile_text = run_setting(args, first["config"], first["device"], first["precision"], first["threads"],
+                               profile=True)["profile"]
+    write_json(args.out / "train_speed.json", {"rows": rows, "machine": machine(), "profile": profile_text})
+    body = (f"{args.steps} timed steps after {args.warmup} warm-up steps, each setting in a fresh process; "
+            f"{machine()}.\n\n" + table(rows, COLUMNS)
+            + f"\n\nOne step of the first setting, by self CPU time (torch.profiler):\n\n```\n{profile_text}```\n")
+    replace_section(args.out.with_suffix(".md"), "train-speed", body)
+    print(f"wrote {args.out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    run_script(main)

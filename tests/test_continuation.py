@@ -1,0 +1,63 @@
+"""The continuation yardstick on constructed signals with known answers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.continuation import (CONTINUATION_S, PROMPT_S, WINDOWS, pitch_window, score_run, summarise,
+                                     synthetic_note)
+
+RATE = 16000
+SEAM = int(PROMPT_S * RATE)
+CONT = int(CONTINUATION_S * RATE)
+
+
+@pytest.fixture(scope="module")
+def note():
+    """A sustained A4 across the seam: the prompt's real continuation and its pitch."""
+    audio = synthetic_note(440.0, RATE)
+    real = audio[SEAM : SEAM + CONT]
+    return real, *pitch_window(real, RATE)
+
+
+def test_the_real_continuation_scores_retention_one_and_holds_pitch(note):
+    """Scoring the real continuation against itself: retention 1 in every window, pitch held."""
+    real, pitch, voiced = note
+    assert pitch.voiced and abs(pitch.crepe_hz / 440.0 - 1) < 0.03
+    run = score_run(real, real, pitch, voiced, RATE)
+    assert run["retention"] == pytest.approx([1.0] * len(WINDOWS))
+    assert run["crepe hold"] and run["yin hold"] and run["voiced prompt"]
+    row = summarise([run])
+    assert row["pitch hold CREPE"] == 1.0 and row["voiced / real"] == pytest.approx(1.0)
+
+
+def test_silence_scores_retention_zero_and_holds_nothing(note):
+    """A continuation that falls silent keeps no energy and no pitch."""
+    real, pitch, voiced = note
+    run = score_run(np.zeros_like(real), real, pitch, voiced, RATE)
+    assert run["retention"] == [0.0] * len(WINDOWS)
+    assert not run["crepe hold"] and not run["yin hold"] and run["voiced"] == 0.0
+
+
+def test_a_continuation_a_fifth_away_fails_pitch_hold(note):
+    """The same note a fifth (702 cents) higher is loud and voiced, but does not hold the pitch."""
+    real, pitch, voiced = note
+    fifth = synthetic_note(440.0 * 1.5, RATE)[SEAM : SEAM + CONT]
+    run = score_run(fifth, real, pitch, voiced, RATE)
+    assert min(run["retention"]) > 0.3
+    assert run["voiced"] > 0.5
+    assert not run["crepe hold"] and not run["yin hold"]
+
+
+def test_continuation_script_smoke(tmp_path):
+    """benchmarks.continuation --tiny --quick writes its table, JSON and energy plot."""
+    from benchmarks import continuation
+
+    continuation.main(["--tiny", "--quick", "--steps", "3", "--samplers", "lambda,naive", "--out", str(tmp_path / "c")])
+    data = json.loads((tmp_path / "c" / "continuation.json").read_text())
+    assert {(r["sampler"], r["prompts"]) for r in data["rows"]} == {
+        (s, g) for s in ("lambda", "naive") for g in ("reference clips", "synthetic notes")}
+    assert set(data["envelopes"]) == {"real", "lambda", "naive"}
+    assert (tmp_path / "c" / "energy.png").stat().st_size > 1000
+    assert "retention 0.25-0.5 s" in (tmp_path / "c.md").read_text()
