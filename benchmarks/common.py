@@ -100,13 +100,6 @@ def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")
 
 
-def sampler_options(sampler: str, steps: int) -> dict:
-    """The paper's RePaint knobs (j=10, r=10), with j shrunk for very short smoke schedules."""
-    if sampler != "repaint":
-        return {}
-    return {"jump_length": min(10, max(1, steps // 5)), "resample": 10}
-
-
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     """Options every benchmark shares: which model, and the engine's settings."""
     p.add_argument("--model", default=None, help="model file [bundled piano model]")

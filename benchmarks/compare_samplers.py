@@ -24,7 +24,7 @@ from extend.samplers import SAMPLERS
 
 from . import crepe, plots
 from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
-                     sampler_options, table, timed, write_json)
+                     table, timed, write_json)
 from .metrics import (click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin)
 
 VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
@@ -35,21 +35,20 @@ def _rss_kb() -> int:
         return int(f.read().split()[1]) * resource.getpagesize() // 1024
 
 
-def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new, options) -> float:
+def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new) -> float:
     """In a fresh process: peak RSS growth (MB) over one frame, above the loaded model."""
     model = pick_model(model_path, tiny)
     ex = Extender(model)
     prompt = clips(None, model.config.sample_rate, 1)[0][1]
     ex.extend(prompt, model.config.sample_rate, 0.01, sampler="naive", steps=2, new=0.01)  # lazy imports, allocator
     base = _rss_kb()
-    ex.extend(prompt, model.config.sample_rate, rate_seconds, sampler=sampler, steps=steps, new=new, **options)
+    ex.extend(prompt, model.config.sample_rate, rate_seconds, sampler=sampler, steps=steps, new=new)
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0
 
 
 def peak_memory(args, sampler: str) -> float:
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_peak_memory_child, args.model, args.tiny, sampler, args.steps, args.new, args.new,
-                           sampler_options(sampler, args.steps)).result()
+        return pool.submit(_peak_memory_child, args.model, args.tiny, sampler, args.steps, args.new, args.new).result()
 
 
 def nearest_step(schedule, t: float) -> int:
@@ -72,8 +71,7 @@ def run(args) -> dict:
         real = reference_pitch(audio, rate, args.crepe)
         for seed in range(args.seeds):
             for name in args.samplers:
-                job = ex.job(sampler=name, steps=args.steps, context=args.context, new=args.new, seed=seed,
-                             **sampler_options(name, args.steps))
+                job = ex.job(sampler=name, steps=args.steps, context=args.context, new=args.new, seed=seed)
                 k = job.plan.known_length(len(prompt))
                 states: dict[int, np.ndarray] = {}  # frame 0's x per level; RePaint keeps its last visit
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import crepe
-from .common import (add_engine_args, clips, machine, pick_model, replace_section, run_script, sampler_options, table,
+from .common import (add_engine_args, clips, machine, pick_model, replace_section, run_script, table,
                      timed, write_json)
 from .metrics import spectral_centroid, yin
 
@@ -210,8 +210,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         for group, name, audio in prompts(rate, limit):
             real_pitch, real_voiced = real_info[name]
             for seed in range(seeds):
-                out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
-                                  **sampler_options(sampler, steps))
+                out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed)
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
                 runs.setdefault((sampler, group), []).append(

@@ -19,7 +19,7 @@ from extend import Extender
 from extend.frames import run_frames
 
 from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
-                     sampler_options, table, timed, write_json)
+                     table, timed, write_json)
 from .metrics import click_score, ks, seam_flux_ratio
 
 
@@ -42,7 +42,7 @@ def seam_rows(ex: Extender, pieces, steps: int, samplers: list[str]) -> list[dic
     rate = ex.sample_rate
     rows = []
     for sampler in samplers:
-        job = ex.job(sampler=sampler, steps=steps, **sampler_options(sampler, steps))
+        job = ex.job(sampler=sampler, steps=steps)
         for fade in (True, False):
             plan = job.plan if fade else dataclasses.replace(job.plan, fade=0)
             steps_rel, clicks, flux = [], [], []
@@ -73,7 +73,7 @@ def run(args) -> dict:
         for crop in (True, False):
             counter.calls = 0
             out, seconds = timed(ex.extend, prompt, rate, args.seconds, sampler=sampler, steps=args.steps,
-                                 context=args.context, new=args.new, crop=crop, **sampler_options(sampler, args.steps))
+                                 context=args.context, new=args.new, crop=crop)
             frames = int(np.ceil(args.seconds / args.new))
             outputs[(sampler, crop)] = out[len(prompt):]
             rows.append({"sampler": sampler, "crop": "yes" if crop else "no", "NFE per frame": counter.calls // frames,

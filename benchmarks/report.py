@@ -17,7 +17,7 @@ from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS
 
 from . import compare_samplers, lambda_sweep, plots
-from .common import machine, run_script, sampler_options, table, write_json
+from .common import machine, run_script, table, write_json
 from .oracle import HarmonicGP, evaluate
 
 
@@ -27,7 +27,7 @@ def run_oracle(steps_list: list[int], count: int) -> dict:
     out = {}
     for steps in steps_list:
         schedule = make_schedule(config, steps)
-        out[steps] = {name: evaluate(fn, gp, schedule, config, count=count, **sampler_options(name, steps))
+        out[steps] = {name: evaluate(fn, gp, schedule, config, count=count)
                       for name, fn in sorted(SAMPLERS.items())}
     return out
 

@@ -27,7 +27,7 @@ from diffwave.pretrained import default_model_path
 from diffwave.schedule import Schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
-from .samplers import SAMPLERS, Sampler, sampler_knobs
+from .samplers import SAMPLERS, Sampler, check_knobs
 from .seam import residual_fade
 
 DEFAULT_SAMPLER = "lambda"
@@ -101,10 +101,6 @@ class Extender:
         """
         fn = check_sampler(sampler)
         use_bf16(precision, next(self.model.parameters()).device)
-        knobs = set(sampler_knobs(fn))
-        extra = sorted(set(options) - knobs)
-        if extra:
-            raise UserError(f"sampler {sampler!r} has no option {extra[0]!r}" + (f" (it takes {', '.join(sorted(knobs))})" if knobs else ""))
         T = self.model.config.num_steps
         if steps is not None and not (isinstance(steps, int) and 1 <= steps <= T):
             raise UserError(f"steps must be an integer from 1 to {T}, got {steps}")
@@ -112,10 +108,10 @@ class Extender:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= hi):
                 raise UserError(f"{name} must be a number of seconds in (0, {hi:g}], got {value}")
         schedule = make_schedule(self.model.config, steps)
-        if sampler == "repaint":
-            j, r = options.get("jump_length", 10), options.get("resample", 10)
-            if not (isinstance(j, int) and isinstance(r, int) and r >= 1 and 1 <= j < len(schedule)):
-                raise UserError(f"repaint needs 1 <= jump_length < steps ({len(schedule)}) and resample >= 1, got j={j}, r={r}")
+        try:
+            check_knobs(sampler, len(schedule), options)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         plan = plan_frames(self.model, context, new, crop=crop)
         return Job(fn, schedule, plan, dict(options), int(seed), precision)
 

@@ -36,8 +36,8 @@ def extend(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same output."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     precision: str = typer.Option(DEFAULT_PRECISION, help="auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (faster on CPUs with bf16 units)."),
-    jump_length: int = typer.Option(10, help="repaint: jump length j."),
-    resample: int = typer.Option(10, help="repaint: resample count r."),
+    jump_length: Optional[int] = typer.Option(None, help="repaint: jump length j (default 10, or steps // 5 when smaller)."),
+    resample: Optional[int] = typer.Option(None, help="repaint: resample count r (default 10)."),
     only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
@@ -51,7 +51,8 @@ def extend(
         raise UserError(f"output would overwrite the input file: {target}")
     check_audio_output(target, force)
     extender = Extender(model, device=device)
-    options = {"jump_length": jump_length, "resample": resample} if sampler == "repaint" else {}
+    given = {"jump_length": jump_length, "resample": resample}
+    options = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
     job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop,
                        precision=precision, **options)
     extender.job(**job_options)  # validate before any compute

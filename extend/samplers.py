@@ -12,6 +12,9 @@ Every sampler is ``f(model, noise, known, mask, schedule, generator, callback=No
 - ``callback({"i", "n", "x"})`` after every reverse step; i counts reverse steps taken.
 
 Returns x_0 [B, L]. Adding a sampler means one function and one ``@register`` line.
+A sampler with knobs owns their defaults (its keyword defaults, which may depend on the
+schedule) and their checks (``@register(name, check=...)``), so callers pass only what the
+user gave.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import torch
 from diffwave.sampling import Denoiser, forward_noise, initial_x, renoise_step, reverse_step
 from diffwave.schedule import Schedule
 
-from .schedules import lambda_schedule, repaint_schedule
+from .schedules import default_jump_length, lambda_schedule, repaint_schedule
 
 Callback = Optional[Callable[[dict], None]]
 Sampler = Callable[..., torch.Tensor]
 SAMPLERS: dict[str, Sampler] = {}
+KnobCheck = Callable[..., None]  # (steps, **knobs) -> None, ValueError naming the bad knob
+CHECKS: dict[str, KnobCheck] = {}
 
 
 SHARED = ("model", "noise", "known", "mask", "schedule", "generator", "callback")
@@ -39,17 +44,33 @@ def sampler_knobs(fn: Sampler) -> tuple[str, ...]:
     return tuple(inspect.signature(fn).parameters)[len(SHARED):]
 
 
-def register(name: str) -> Callable[[Sampler], Sampler]:
-    """Decorator adding a sampler to SAMPLERS; refuses one that breaks the shared signature."""
+def register(name: str, check: KnobCheck | None = None) -> Callable[[Sampler], Sampler]:
+    """Decorator adding a sampler to SAMPLERS; refuses one that breaks the shared signature.
+
+    ``check(steps, **knobs)`` validates the sampler's knobs for an S-step schedule before any
+    compute, raising ValueError with a one-line reason.
+    """
 
     def add(fn: Sampler) -> Sampler:
         params = tuple(inspect.signature(fn).parameters)
         if params[: len(SHARED)] != SHARED:
             raise TypeError(f"sampler {name!r} must start with parameters {SHARED}, got {params}")
         SAMPLERS[name] = fn
+        if check is not None:
+            CHECKS[name] = check
         return fn
 
     return add
+
+
+def check_knobs(name: str, steps: int, knobs: dict) -> None:
+    """Refuse knobs ``name`` does not take, then run its own check (ValueError, one line)."""
+    takes = set(sampler_knobs(SAMPLERS[name]))
+    extra = sorted(set(knobs) - takes)
+    if extra:
+        raise ValueError(f"sampler {name!r} has no option {extra[0]!r}" + (f" (it takes {', '.join(sorted(takes))})" if takes else ""))
+    if name in CHECKS:
+        CHECKS[name](steps, **knobs)
 
 
 def start(noise: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, schedule: Schedule) -> torch.Tensor:
@@ -104,14 +125,23 @@ def reverse_lambda(model: Denoiser, noise, known, mask, schedule: Schedule, gene
     return guided(model, noise, known, mask, schedule, generator, callback, lam)
 
 
-@register("repaint")
+def check_repaint(steps: int, jump_length: int | None = None, resample: int = 10) -> None:
+    j = default_jump_length(steps) if jump_length is None else jump_length
+    ok = isinstance(j, int) and isinstance(resample, int) and resample >= 1 and j >= 1 and (resample == 1 or j < steps)
+    if not ok:
+        raise ValueError(f"repaint needs 1 <= jump_length < steps ({steps}) and resample >= 1, got j={j}, r={resample}")
+
+
+@register("repaint", check=check_repaint)
 @torch.no_grad()
 def repaint(model: Denoiser, noise, known, mask, schedule: Schedule, generator, callback: Callback = None,
-            jump_length: int = 10, resample: int = 10) -> torch.Tensor:
+            jump_length: int | None = None, resample: int = 10) -> torch.Tensor:
     """RePaint (Lugmayr et al. 2022, Alg. 1): replacement, plus jumps back up j levels by
     re-noising x_{t-1} -> x_t (DDPM eq. 2), ``resample`` times per jump point.
+    ``jump_length`` None: :func:`extend.schedules.default_jump_length` (10 from 50 steps up).
     NFE = S + (r - 1)(S - j) when j divides S, 1910 for S=200, j=10, r=10."""
-    path = repaint_schedule(len(schedule), jump_length, resample)
+    j = default_jump_length(len(schedule)) if jump_length is None else jump_length
+    path = repaint_schedule(len(schedule), j, resample)
     x = start(noise, known, mask, schedule)
     i = 0
     for level, nxt in zip(path, path[1:]):

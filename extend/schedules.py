@@ -33,6 +33,12 @@ def lambda_schedule(steps: int, exponent: float = 4.0, force_last: bool = True) 
     return lam
 
 
+def default_jump_length(steps: int) -> int:
+    """RePaint's jump length for an S-step schedule: the paper's j = 10, shrunk to S // 5 for
+    short schedules so that a frame still has several jump points (j = 1 at S < 10)."""
+    return min(10, max(1, steps // 5))
+
+
 def repaint_schedule(steps: int, jump_length: int = 10, resample: int = 10) -> list[int]:
     """RePaint's path through noise levels (Lugmayr et al. 2022, Alg. 1 with jumps).
 

@@ -69,6 +69,17 @@ def test_each_sampler_by_name(song, model, capsys, tmp_path):
         assert code == 0 and out.exists(), err
 
 
+def test_repaint_defaults_adapt_to_the_step_count(song, model, capsys, tmp_path):
+    """--sampler repaint --steps 8 runs with no knobs (j adapts to 8 // 5 = 1); knobs of another sampler are refused."""
+    args = [song, "-s", "0.1", "--sampler", "repaint", "--model", model, "--new", "0.1", "--context", "0.3", "--device", "cpu"]
+    code, err = _run([*args, "--steps", "8", "-o", tmp_path / "r8.wav"], capsys)
+    assert code == 0 and (tmp_path / "r8.wav").exists(), err
+    _fails([song, "-s", "0.1", "--model", model, *FAST, "--jump-length", "2", "-o", tmp_path / "x.wav"], capsys,
+           "sampler 'lambda' has no option 'jump_length'", tmp_path)
+    _fails([*args, "--steps", "8", "--jump-length", "8", "-o", tmp_path / "x.wav"], capsys,
+           "repaint needs 1 <= jump_length < steps (8)", tmp_path)
+
+
 def _write(path, data, rate, subtype=None):
     sf.write(path, data, rate, subtype=subtype)
     return path
