@@ -214,6 +214,27 @@ def corpus_cmd(
     build_corpus(out_dir, hours=hours, sample_rate=sample_rate, seed=seed, limit=limit, jobs=jobs)
 
 
+@app.command("shards")
+def shards_cmd(
+    data_dir: Path = typer.Argument(..., help="Folder of audio files (any format, rate, channels)."),
+    out_dir: Path = typer.Argument(..., help="Output folder for shard-NNNNN.ogg and shards.json."),
+    shard_mb: float = typer.Option(48.0, help="Largest shard in MB (MiB)."),
+    sample_rate: int = typer.Option(16000, help="Rate of the packed audio (the model's rate)."),
+    quality: float = typer.Option(0.0, help="Vorbis compression level, 0 (best) to 1 (smallest)."),
+    data_scale: float = typer.Option(1.0, help="The model's data_scale, to report the coding error at its level."),
+) -> None:
+    """Pack training audio into compact Ogg Vorbis shards that 'diffwave train' reads directly."""
+    from .schedule import training_betas
+    from .shards import pack_folder
+
+    smallest = float(training_betas(ModelConfig()).min()) ** 0.5
+    m = pack_folder(data_dir, out_dir, sample_rate, shard_mb=shard_mb, quality=quality, smallest_noise=smallest,
+                    data_scale=data_scale, progress=print)
+    print(f"packed {m['hours']:.2f} h into {len(m['shards'])} shards, {m['megabytes']:.1f} MB "
+          f"({m['megabytes'] * 2**20 / (m['hours'] * 3600) / 1000:.1f} KB/s); coding error RMS {m['codec_error_rms']:.4f}"
+          f" = {m['error_over_smallest_noise']:.2f} x the smallest training noise ({smallest:.3f}) at data_scale {data_scale:g}")
+
+
 def main() -> None:
     retain_freed_memory()  # training and sampling reallocate large activations every step
     sys.exit(run_app(app, prog="diffwave"))

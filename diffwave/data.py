@@ -46,6 +46,11 @@ class CropSampler:
 
     @classmethod
     def from_folder(cls, folder: str | Path, rate: int, crop: int) -> "CropSampler":
+        """Every audio file under ``folder``, or the pieces of a shard folder (:mod:`diffwave.shards`)."""
+        from .shards import is_shard_folder, load_pieces
+
+        if is_shard_folder(folder):
+            return cls(load_pieces(folder, rate), crop)
         return cls([load_mono(p, rate) for p in find_audio(folder)], crop)
 
     @property

@@ -1,0 +1,73 @@
+"""Compact training shards: size cap, exact piece boundaries, small coding error, training reads them."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from diffwave.audio import load_mono
+from diffwave.cli import app
+from diffwave.cli_util import run_app
+from diffwave.data import CropSampler, find_audio
+from diffwave.errors import UserError
+from diffwave.shards import MANIFEST, load_pieces, pack, pack_folder
+from diffwave.train import TrainConfig, train
+
+from .conftest import TINY, piano_like
+
+RATE = 8000
+
+
+def test_shards_respect_the_size_cap_and_keep_every_piece(wav_dir, tmp_path):
+    """Shards stay under --shard-mb; the pieces come back at their lengths, with a small coding error."""
+    out = tmp_path / "shards"
+    manifest = pack_folder(wav_dir, out, RATE, shard_mb=0.004)  # ~4 KB: several shards for 3.7 s
+    files = sorted(out.glob("shard-*.ogg"))
+    assert len(files) >= 2 and len(files) == len(manifest["shards"])
+    assert all(f.stat().st_size <= 0.004 * 2**20 for f in files)
+    originals = [load_mono(p, RATE) for p in find_audio(wav_dir)]
+    pieces = load_pieces(out, RATE)
+    assert sum(map(len, pieces)) == sum(map(len, originals))
+    assert manifest["codec_error_rms"] < 0.1 * manifest["signal_rms"]
+    back = np.concatenate(pieces)
+    assert np.sqrt(np.mean((back - np.concatenate(originals)) ** 2)) == pytest.approx(manifest["codec_error_rms"], rel=1e-3)
+
+
+def test_a_piece_larger_than_a_shard_is_split(tmp_path):
+    """One long piece is cut into halves until each fits; nothing is lost."""
+    audio = piano_like(6.0, RATE)
+    manifest = pack([("long", audio)], tmp_path / "s", RATE, shard_mb=0.004)
+    names = [p[0] for s in manifest["shards"] for p in s["pieces"]]
+    assert len(names) >= 2 and all(n.startswith("long#") for n in names)
+    assert sum(map(len, load_pieces(tmp_path / "s", RATE))) == len(audio)
+
+
+def test_training_reads_a_shard_folder(wav_dir, tmp_path):
+    """diffwave train takes a shard folder as DATA_DIR; crops never span two pieces."""
+    out = tmp_path / "shards"
+    pack_folder(wav_dir, out, RATE, shard_mb=1.0)
+    sampler = CropSampler.from_folder(out, RATE, 400)
+    assert len(sampler.clips) == 3
+    cfg = TrainConfig(batch_size=2, crop_seconds=0.25, max_steps=2, save_every=2, seed=1)
+    assert train(out, tmp_path / "run", TINY, cfg, torch.device("cpu")).step == 2
+    with pytest.raises(UserError, match="pack them again with --sample-rate 16000"):
+        CropSampler.from_folder(out, 16000, 400)
+
+
+def test_repacking_replaces_only_its_own_shards(wav_dir, tmp_path, capsys):
+    """A re-pack removes the shards it listed and keeps other files; a foreign folder is refused."""
+    out = tmp_path / "shards"
+    assert run_app(app, ["shards", str(wav_dir), str(out), "--sample-rate", "8000", "--shard-mb", "0.004"]) == 0
+    assert "coding error RMS" in capsys.readouterr().out
+    (out / "notes.txt").write_text("mine")
+    assert run_app(app, ["shards", str(wav_dir), str(out), "--sample-rate", "8000", "--shard-mb", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "notes.txt", "shard-00000.ogg"])
+    assert len(json.loads((out / MANIFEST).read_text())["shards"]) == 1
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "x.txt").write_text("keep")
+    assert run_app(app, ["shards", str(wav_dir), str(foreign)]) == 1
+    assert "not empty" in capsys.readouterr().err and (foreign / "x.txt").read_text() == "keep"
+    assert run_app(app, ["shards", str(wav_dir), str(tmp_path / "z"), "--shard-mb", "0"]) == 1
+    assert "--shard-mb must be" in capsys.readouterr().err
