@@ -43,24 +43,35 @@ _ReferenceAttrDict.__module__ = "diffwave.params"
 _ReferenceAttrDict.__qualname__ = _ReferenceAttrDict.__name__ = "AttrDict"
 
 
-def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Raise UserError naming the first missing, unexpected or wrongly shaped key."""
-    expected = model.state_dict()
-    for key, value in expected.items():
-        if key not in state:
+WEIGHT_DTYPES = {torch.float32, torch.float16, torch.bfloat16, torch.float64}
+
+
+def check_weights(config: ModelConfig, shapes: dict[str, tuple[int, ...]], dtypes: dict[str, torch.dtype]) -> None:
+    """Raise UserError naming the first missing, unexpected, wrongly shaped or non-float weight.
+
+    Works from names, shapes and dtypes alone (a file header), before any tensor is read or
+    any network is built.
+    """
+    expected = DiffWave.weight_shapes(config)
+    for key, shape in expected.items():
+        if key not in shapes:
             raise UserError(f"model file is missing weight {key!r}")
-        if tuple(state[key].shape) != tuple(value.shape):
-            raise UserError(
-                f"weight {key!r} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)}"
-            )
-    for key in state:
+        if tuple(shapes[key]) != shape:
+            raise UserError(f"weight {key!r} has shape {tuple(shapes[key])}, expected {shape}")
+        if dtypes[key] not in WEIGHT_DTYPES:
+            raise UserError(f"weight {key!r} has dtype {dtypes[key]}, expected a float type")
+    for key in shapes:
         if key not in expected:
             raise UserError(f"model file has unexpected weight {key!r}")
 
 
 def build_model(config: ModelConfig, state: dict[str, torch.Tensor]) -> DiffWave:
+    """A network from checked weights: names, shapes and dtypes first, then finiteness."""
+    check_weights(config, {k: tuple(v.shape) for k, v in state.items()}, {k: v.dtype for k, v in state.items()})
+    for key, value in state.items():
+        if not bool(torch.isfinite(value).all()):
+            raise UserError(f"weight {key!r} holds NaN or infinite values; the model file is broken")
     model = DiffWave(config)
-    check_state_dict(model, state)
     model.load_state_dict(state, strict=True)
     return model.eval()
 
@@ -83,13 +94,16 @@ def _is_safetensors(path: Path) -> bool:
     return 0 < size < SAFETENSORS_HEADER_LIMIT and head[8:9] == b"{"
 
 
-def _load_safetensors(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, str]]:
+def _read_header(path: Path) -> tuple[ModelConfig, dict[str, str], dict[str, tuple[int, ...]], dict[str, torch.dtype]]:
+    """Config, metadata, and each tensor's shape and dtype, from the safetensors header only."""
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-        state = load_file(str(path))
+            slices = {k: f.get_slice(k) for k in f.keys()}
+            shapes = {k: tuple(s.get_shape()) for k, s in slices.items()}
+            dtypes = {k: _DTYPES.get(s.get_dtype(), torch.uint8) for k, s in slices.items()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable safetensors model ({exc})") from None
     if metadata.get("format") != FORMAT or "config" not in metadata:
@@ -98,6 +112,22 @@ def _load_safetensors(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor],
         config = ModelConfig.from_json(metadata["config"])
     except (ValueError, TypeError) as exc:
         raise UserError(f"{path}: bad model config in metadata ({exc})") from None
+    return config, metadata, shapes, dtypes
+
+
+_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+
+
+def _load_safetensors(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, str]]:
+    config, metadata, shapes, dtypes = _read_header(path)
+    try:
+        check_weights(config, shapes, dtypes)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable safetensors model ({exc})") from None
     return config, state, metadata
 
 
@@ -109,15 +139,18 @@ def _config_from_reference(params: dict, state: dict[str, torch.Tensor]) -> Mode
     linear = torch.linspace(schedule[0], schedule[-1], len(schedule), dtype=torch.float64)
     if not torch.allclose(linear, torch.tensor(schedule, dtype=torch.float64), rtol=1e-6, atol=1e-9):
         raise UserError("reference checkpoint noise_schedule is not linear; it cannot be represented")
-    return ModelConfig(
-        sample_rate=int(params.get("sample_rate", 22050)),
-        residual_channels=int(state["input_projection.weight"].shape[0]),
-        residual_layers=layers,
-        dilation_cycle=int(params.get("dilation_cycle_length", 10)),
-        num_steps=len(schedule),
-        beta_start=float(schedule[0]),
-        beta_end=float(schedule[-1]),
-    )
+    try:
+        return ModelConfig(
+            sample_rate=int(params.get("sample_rate", 22050)),
+            residual_channels=int(state["input_projection.weight"].shape[0]),
+            residual_layers=layers,
+            dilation_cycle=int(params.get("dilation_cycle_length", 10)),
+            num_steps=len(schedule),
+            beta_start=float(schedule[0]),
+            beta_end=float(schedule[-1]),
+        )
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"reference checkpoint params are out of range ({exc})") from None
 
 
 def import_reference(path: str | os.PathLike) -> DiffWave:
@@ -144,21 +177,35 @@ def import_reference(path: str | os.PathLike) -> DiffWave:
     return build_model(_config_from_reference(params, state), state)
 
 
+def _is_torch_archive(path: Path) -> bool:
+    """torch.save output: a zip archive, or a legacy pickle (protocol 2+ starts with 0x80)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> DiffWave:
-    """Load our safetensors model or a reference checkpoint; errors are one-line UserErrors."""
+    """Load our safetensors model or a reference checkpoint; errors are one-line UserErrors.
+
+    Everything is checked before a network is built: the config against
+    :data:`diffwave.config.LIMITS`, the weights' names, shapes and dtypes against the config
+    (from the file header, for safetensors), and every weight for NaN and infinity.
+    """
     path = Path(path)
     require_file(path, "model file")
     if _is_safetensors(path):
         config, state, _ = _load_safetensors(path)
         model = build_model(config, state)
-    else:
+    elif _is_torch_archive(path):
         model = import_reference(path)
+    else:
+        raise UserError(f"{path}: not a model file (neither safetensors nor a PyTorch checkpoint)")
     return model.to(device)
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """Metadata of one of our safetensors model files (config JSON and training notes)."""
-    return _load_safetensors(Path(path))[2]
+    return _read_header(Path(path))[1]
 
 
 def model_summary(model: DiffWave) -> str:

@@ -97,6 +97,25 @@ class DiffWave(nn.Module):
         sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
         self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
 
+    @staticmethod
+    def weight_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every weight for ``config``, computed without building anything
+        (the loader checks a file against it before allocating a network)."""
+        c = config.residual_channels
+        shapes = {"input_projection.weight": (c, 1, 1), "input_projection.bias": (c,),
+                  "diffusion_embedding.projection1.weight": (HIDDEN_DIM, EMBED_DIM),
+                  "diffusion_embedding.projection1.bias": (HIDDEN_DIM,),
+                  "diffusion_embedding.projection2.weight": (HIDDEN_DIM, HIDDEN_DIM),
+                  "diffusion_embedding.projection2.bias": (HIDDEN_DIM,)}
+        for i in range(config.residual_layers):
+            p = f"residual_layers.{i}."
+            shapes.update({p + "dilated_conv.weight": (2 * c, c, 3), p + "dilated_conv.bias": (2 * c,),
+                           p + "diffusion_projection.weight": (c, HIDDEN_DIM), p + "diffusion_projection.bias": (c,),
+                           p + "output_projection.weight": (2 * c, c, 1), p + "output_projection.bias": (2 * c,)})
+        shapes.update({"skip_projection.weight": (c, c, 1), "skip_projection.bias": (c,),
+                       "output_projection.weight": (1, c, 1), "output_projection.bias": (1,)})
+        return shapes
+
     def dilation(self, layer: int) -> int:
         return 2 ** (layer % self.config.dilation_cycle)
 

@@ -101,3 +101,80 @@ def test_non_model_files_are_refused(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(UserError):
         load_model(path)
+
+
+def _forged(path, tiny, **config_changes):
+    """A safetensors file with the tiny model's weights and a config that says otherwise."""
+    import json
+
+    from safetensors.torch import save_file
+
+    config = {**json.loads(tiny.config.to_json()), **config_changes}
+    state = {k: v.contiguous() for k, v in tiny.state_dict().items()}
+    save_file(state, str(path), metadata={"format": "diffwave-extend/1", "config": json.dumps(config)})
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(residual_channels=8192), "residual_channels must be in [1, 512]"),
+    (dict(num_steps=10**9), "num_steps must be in"),
+    (dict(dilation_cycle=64), "dilation_cycle must be in"),
+    (dict(sample_rate=10**12), "sample_rate must be in"),
+    (dict(num_steps=2.5), "num_steps must be an integer"),
+    (dict(data_scale="4"), "data_scale must be a finite number"),
+    (dict(residual_channels=512, residual_layers=64), "has shape"),  # in range, but not these weights
+])
+def test_a_forged_config_is_refused_before_any_network_is_built(tmp_path, tiny, change, message):
+    """Out-of-range or mistyped config fields, and configs the weights do not match: one line."""
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_model(_forged(tmp_path / "m.safetensors", tiny, **change))
+
+
+def test_a_forged_large_config_costs_little_memory_and_time(tmp_path, tiny):
+    """C512/L64 (170 M parameters, 680 MB) claimed by a small file: refused within 0.5 s and 30 MB."""
+    import subprocess
+    import sys
+
+    path = _forged(tmp_path / "big.safetensors", tiny, residual_channels=512, residual_layers=64)
+    code = ("import resource, time, torch; from diffwave.checkpoint import load_model; from diffwave.errors import UserError\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; t = time.perf_counter()\n"
+            f"try:\n    load_model({str(path)!r})\nexcept UserError:\n    pass\n"
+            "print(time.perf_counter() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")
+    seconds, megabytes = map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                   check=True).stdout.split())
+    assert seconds < 0.5 and megabytes < 30  # building even a meta skeleton first cost 0.9 s and 60 MB
+
+
+def test_non_finite_weights_are_refused(tmp_path, tiny):
+    """A model whose weights hold NaN or inf would write full-scale DC; it is refused instead."""
+    for bad in (float("nan"), float("inf")):
+        from .conftest import tiny_model
+
+        broken = tiny_model()
+        with torch.no_grad():
+            broken.skip_projection.weight[0, 0, 0] = bad
+        path = tmp_path / "broken.safetensors"
+        save_model(path, broken)
+        with pytest.raises(UserError, match="'skip_projection.weight' holds NaN or infinite"):
+            load_model(path)
+
+
+def test_an_audio_file_passed_as_a_model_is_one_line(tmp_path):
+    """A WAV given as --model is 'not a model file', not an IndexError."""
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "song.wav"
+    sf.write(path, np.zeros(800), 8000)
+    with pytest.raises(UserError, match="not a model file"):
+        load_model(path)
+
+
+def test_reference_params_out_of_range_are_one_line(tmp_path, tiny):
+    """A reference .pt whose params claim a dilation cycle of 64 is refused before building."""
+    state = tiny.state_dict()
+    path = tmp_path / "ref.pt"
+    schedule = torch.linspace(1e-4, 0.2, 20).tolist()
+    torch.save({"model": state, "params": {"noise_schedule": schedule, "dilation_cycle_length": 64}}, path)
+    with pytest.raises(UserError, match="out of range"):
+        load_model(path)

@@ -109,3 +109,10 @@ def test_frames_scale_audio_into_the_model_and_back():
     k = plan.known_length(len(prompt))
     assert torch.allclose(seen[0][0, :k], torch.from_numpy(prompt[-k:]) * 4.0)
     assert np.allclose(new, 0.5)
+
+
+def test_weight_shapes_match_the_built_network():
+    """The loader's arithmetic shapes equal a real network's state_dict, so the check cannot drift."""
+    config = ModelConfig(sample_rate=8000, residual_channels=6, residual_layers=5, dilation_cycle=3, num_steps=10)
+    built = {k: tuple(v.shape) for k, v in DiffWave(config).state_dict().items()}
+    assert DiffWave.weight_shapes(config) == built
