@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -180,8 +181,27 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype
         raise UserError(f"cannot write {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
-def duration_ok(seconds: float, limit: float = 3600.0, name: str = "--seconds") -> float:
-    """Validate a positive, finite duration up to ``limit`` seconds."""
-    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0 or seconds > limit:
+def is_number(value) -> bool:
+    """A real number (Python or numpy scalar), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_integer(value) -> bool:
+    """An integer (Python or numpy scalar), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def duration_ok(seconds: float, limit: float = 3600.0, name: str = "--seconds", rate: int | None = None) -> float:
+    """Validate a positive, finite duration up to ``limit`` seconds; with ``rate``, at least one sample."""
+    if not is_number(seconds) or not math.isfinite(seconds) or seconds <= 0 or seconds > limit:
         raise UserError(f"{name} must be a number in (0, {limit:g}], got {seconds}")
+    if rate is not None and round(float(seconds) * rate) < 1:
+        raise UserError(f"{name} {float(seconds):g} is shorter than one sample at {rate} Hz")
     return float(seconds)
+
+
+def rate_ok(rate, name: str = "sample_rate") -> int:
+    """A sample rate given by a caller: a whole number (16000, np.int64(16000), 16000.0); range checks come later."""
+    if not (is_number(rate) and math.isfinite(rate) and float(rate).is_integer()):
+        raise UserError(f"{name} must be an integer number of Hz, got {rate!r}")
+    return int(rate)

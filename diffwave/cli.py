@@ -172,6 +172,7 @@ def sample_cmd(
     check_audio_output(out, force)
     dev = resolve_device(device)
     net = load_model(model or default_model_path(), dev)
+    duration_ok(seconds, limit=600.0, rate=net.config.sample_rate)
     schedule = make_schedule(net.config, _check_steps(steps, net.config))
     length = int(round(seconds * net.config.sample_rate))
     gen = torch.Generator().manual_seed(seed)

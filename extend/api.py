@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from diffwave.allocator import retain_freed_memory
-from diffwave.audio import duration_ok, model_input, resample, validate
+from diffwave.audio import duration_ok, is_integer, is_number, model_input, rate_ok, resample, validate
 from diffwave.checkpoint import load_model
 from diffwave.devices import resolve_device
 from diffwave.errors import UserError
@@ -62,8 +62,11 @@ def check_sampler(name: str) -> Sampler:
 
 def _as_frames(audio: np.ndarray) -> np.ndarray:
     a = np.asarray(audio)
-    if a.dtype.kind not in "fiu":
-        raise UserError(f"audio must be a numeric array, got dtype {a.dtype}")
+    if a.dtype.kind in "iu":  # PCM integers would be read as amplitudes in the tens of thousands
+        raise UserError(f"audio is integer PCM ({a.dtype}); pass floats in [-1, 1], e.g. audio / 32768 for int16, "
+                        f"or read the file with soundfile's default dtype='float64'")
+    if a.dtype.kind != "f":
+        raise UserError(f"audio must be a float array, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     return a[:, None] if a.ndim == 1 else a
 
@@ -102,10 +105,10 @@ class Extender:
         fn = check_sampler(sampler)
         use_bf16(precision, next(self.model.parameters()).device)
         T = self.model.config.num_steps
-        if steps is not None and not (isinstance(steps, int) and 1 <= steps <= T):
+        if steps is not None and not (is_integer(steps) and 1 <= steps <= T):
             raise UserError(f"steps must be an integer from 1 to {T}, got {steps}")
         for name, value, hi in (("context", context, 600.0), ("new", new, 60.0)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= hi):
+            if not (is_number(value) and math.isfinite(value) and 0 < value <= hi):
                 raise UserError(f"{name} must be a number of seconds in (0, {hi:g}], got {value}")
         schedule = make_schedule(self.model.config, steps)
         try:
@@ -117,8 +120,9 @@ class Extender:
 
     def _model_input(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         frames = _as_frames(audio)
-        validate(frames, int(sample_rate), "audio")
-        return model_input(frames, int(sample_rate), self.sample_rate)
+        rate = rate_ok(sample_rate)
+        validate(frames, rate, "audio")
+        return model_input(frames, rate, self.sample_rate)
 
     def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None) -> Iterator[np.ndarray]:
         count = None if math.isinf(total) else job.plan.frames_for(int(total))
@@ -138,7 +142,7 @@ class Extender:
         """
         job = self.job(**job_options)  # validated now, not at the first next()
         mono = self._model_input(audio, sample_rate)
-        total = math.inf if seconds is None else int(round(duration_ok(seconds, MAX_SECONDS, "seconds") * self.sample_rate))
+        total = math.inf if seconds is None else int(round(duration_ok(seconds, MAX_SECONDS, "seconds", self.sample_rate) * self.sample_rate))
         return self._run(mono, total, job, on_frame)
 
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
@@ -151,7 +155,7 @@ class Extender:
         job = self.job(**job_options)
         frames = _as_frames(audio)
         mono = self._model_input(audio, sample_rate)
-        n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds") * sample_rate))
+        n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds", rate_ok(sample_rate)) * sample_rate))
         n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
         generated = np.concatenate(list(self._run(mono, n_model, job, on_frame)))
         cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)

@@ -69,6 +69,16 @@ def test_each_sampler_by_name(song, model, capsys, tmp_path):
         assert code == 0 and out.exists(), err
 
 
+def test_seconds_shorter_than_one_sample_is_one_line(song, model, capsys, tmp_path):
+    """--seconds 1e-6 is refused in one line by extend and by diffwave sample, with nothing written."""
+    from diffwave.cli import app as diffwave_app
+
+    _fails([song, "--seconds", "1e-6", "--model", model, *FAST, "-o", tmp_path / "x.wav"], capsys,
+           "shorter than one sample", tmp_path)
+    assert run_app(diffwave_app, ["sample", "--model", str(model), "--seconds", "1e-6", "--out", str(tmp_path / "s.wav")]) == 1
+    assert "shorter than one sample" in capsys.readouterr().err and not (tmp_path / "s.wav").exists()
+
+
 def test_repaint_defaults_adapt_to_the_step_count(song, model, capsys, tmp_path):
     """--sampler repaint --steps 8 runs with no knobs (j adapts to 8 // 5 = 1); knobs of another sampler are refused."""
     args = [song, "-s", "0.1", "--sampler", "repaint", "--model", model, "--new", "0.1", "--context", "0.3", "--device", "cpu"]

@@ -148,6 +148,26 @@ def test_bad_seconds(ex, seconds):
         ex.extend(piano_like(0.2, RATE), RATE, seconds, **FAST)
 
 
+def test_a_duration_shorter_than_one_sample_is_one_line(ex):
+    """seconds=1e-6 rounds to no samples: a UserError in extend and stream, not a ValueError."""
+    with pytest.raises(UserError, match="shorter than one sample at 8000 Hz"):
+        ex.extend(piano_like(0.2, RATE), RATE, 1e-6, **FAST)
+    with pytest.raises(UserError, match="shorter than one sample"):
+        ex.stream(piano_like(0.2, RATE), RATE, 1e-6, **FAST)
+
+
+def test_numpy_scalars_are_accepted_and_other_types_are_one_line(ex):
+    """np.float32 seconds, np.int64 steps and rates work; None, strings and integer PCM are refused by name."""
+    audio = piano_like(0.2, RATE)
+    out = ex.extend(audio, np.int64(RATE), np.float32(0.1), **{**FAST, "steps": np.int64(4), "new": np.float32(0.1)})
+    assert len(out) == len(audio) + 800
+    for rate in (None, "8000", 8000.5):
+        with pytest.raises(UserError, match="sample_rate must be an integer number of Hz"):
+            ex.extend(audio, rate, 0.1, **FAST)
+    with pytest.raises(UserError, match="integer PCM"):
+        ex.extend((audio * 32767).astype(np.int16), RATE, 0.1, **FAST)
+
+
 def test_readme_api_snippet_runs(tmp_path, monkeypatch):
     """The README's Python snippet runs as written (with a tiny model in place of the default)."""
     import re
