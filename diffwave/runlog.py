@@ -8,14 +8,29 @@ from pathlib import Path
 FIELDS = ("step", "loss", "steps_per_s", "elapsed_s")
 
 
+def _parsed(row: dict) -> dict | None:
+    """A row as numbers, or None when it is incomplete (a write cut short by a kill or a full disk)."""
+    try:
+        return {k: float(row[k]) for k in FIELDS}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _complete_rows(path: Path) -> list[tuple[dict, dict]]:
+    """(stored text, numbers) of each complete row; partial rows are dropped."""
+    with open(path, newline="") as f:
+        pairs = [(r, _parsed(r)) for r in csv.DictReader(f)]
+    return [(r, v) for r, v in pairs if v is not None]
+
+
 def truncate_after(path: Path, step: int) -> list[dict]:
-    """Drop rows logged after ``step`` (a run killed after logging, before saving); return the rest."""
+    """Drop rows logged after ``step`` (a run killed after logging, before saving) and partial
+    rows; return the rest."""
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        raw = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-    write_rows(path, raw, mode="w")  # rewrite the stored text as it was
-    return [{k: float(v) for k, v in r.items()} for r in raw]
+    kept = [(r, v) for r, v in _complete_rows(path) if v["step"] <= step]
+    write_rows(path, [r for r, _ in kept], mode="w")  # rewrite the stored text as it was
+    return [v for _, v in kept]
 
 
 def write_rows(path: Path, rows: list[dict], mode: str = "a") -> None:
@@ -30,8 +45,7 @@ def write_rows(path: Path, rows: list[dict], mode: str = "a") -> None:
 def read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    return [v for _, v in _complete_rows(path)]
 
 
 def plot_loss(csv_path: Path, png_path: Path, title: str = "training loss") -> None:
@@ -55,7 +69,7 @@ def plot_loss(csv_path: Path, png_path: Path, title: str = "training loss") -> N
         ax.plot(steps[k - 1 :], smooth, color="C0", lw=1.6, label=f"mean of {k}")
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss on epsilon")
+    ax.set_ylabel("training loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -23,6 +23,7 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .audio import atomic_path
@@ -125,11 +126,16 @@ def read_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     path = run_dir / STATE_FILE
     if not path.exists():
         raise UserError(f"no training state in {run_dir} (expected {STATE_FILE})")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise UserError(f"{path} is damaged or truncated ({exc}); restore it from a copy, "
+                        "or start again in a new --out folder") from None
     if metadata.get("format") != STATE_FORMAT:
         raise UserError(f"{path} is not a diffwave training state")
-    return load_file(str(path)), metadata
+    return tensors, metadata
 
 
 def _split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -212,3 +212,32 @@ def test_loss_objectives_measure_the_error_in_their_own_space():
     assert torch.equal(loss_weight("eps", abar), torch.ones_like(abar))
     with pytest.raises(UserError, match="--objective"):
         _cfg(objective="snr")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_a_damaged_state_is_one_line_for_resume_and_export(wav_dir, tmp_path, damage):
+    """A truncated or 0-byte state.safetensors names the file and what to do, in train and export."""
+    from diffwave.train import export
+
+    run = tmp_path / "run"
+    train(wav_dir, run, TINY, _cfg(max_steps=2, save_every=2), CPU)
+    state = run / STATE_FILE
+    state.write_bytes(state.read_bytes()[:3000] if damage == "truncated" else b"")
+    with pytest.raises(UserError, match="damaged or truncated"):
+        train(wav_dir, run, TINY, _cfg(max_steps=4, save_every=2), CPU)
+    with pytest.raises(UserError, match="damaged or truncated"):
+        export(run, tmp_path / "m.safetensors")
+
+
+def test_a_partial_last_log_row_is_dropped(wav_dir, tmp_path):
+    """A log.csv cut mid-row (here at the saved step) resumes: the partial row is dropped, not parsed."""
+    from diffwave.runlog import read_rows
+
+    run = tmp_path / "run"
+    train(wav_dir, run, TINY, _cfg(max_steps=4, save_every=2, log_every=2), CPU)
+    with open(run / "log.csv", "a") as f:
+        f.write("4,0.8")
+    assert [r["step"] for r in read_rows(run / "log.csv")] == [2.0, 4.0]
+    assert train(wav_dir, run, TINY, _cfg(max_steps=6, save_every=2, log_every=2), CPU).step == 6
+    assert [r["step"] for r in read_rows(run / "log.csv")] == [2.0, 4.0, 6.0]
+    assert "4,0.8\n" not in (run / "log.csv").read_text()
