@@ -154,7 +154,9 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict
     Each clip is cut at 5 s. Before the seam x_t = sqrt(abar) x0 + sqrt(1-abar) z as usual; after
     it x_t holds noise only, sqrt(1-abar) z, as at the start of inpainting. The estimate
     x0_hat = (x_t - sqrt(1-abar) eps_hat) / sqrt(abar) after the seam is scored as RMS over the
-    real continuation's RMS in SEAM_WINDOWS_S; medians over clips. A local denoiser gives ~0.
+    real continuation's RMS in SEAM_WINDOWS_S (a local denoiser gives ~0), and as SNR against
+    the real first 0.1 s (0 dB: no better than predicting silence; energy that is noise scores
+    below 0). Medians over clips.
     """
     import torch
 
@@ -180,6 +182,9 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict
         for lo, hi in SEAM_WINDOWS_S:
             ratios = [window_rms(e, rate, lo, hi) / max(window_rms(r, rate, lo, hi), 1e-9) for e, r in zip(est, real)]
             row[f"x0_hat {lo * 1000:g}-{hi * 1000:g} ms"] = float(np.median(ratios))
+        m = int(0.1 * rate)
+        snr = [10 * np.log10(np.mean(r[:m] ** 2) / max(np.mean((e[:m] - r[:m]) ** 2), 1e-12)) for e, r in zip(est, real)]
+        row["SNR 0-100 ms dB"] = float(np.median(snr))
         rows.append(row)
     return rows
 

@@ -95,7 +95,7 @@ def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, los
     for r in continuation.one_pass_at_seam(model, val):
         if r["t"] == 50:
             row["one pass t=50, 50-100 ms"] = r["x0_hat 50-100 ms"]
-            row["one pass t=50, 100-200 ms"] = r["x0_hat 100-200 ms"]
+            row["one pass t=50, SNR dB"] = r["SNR 0-100 ms dB"]
     result = continuation.measure(model, ["lambda"], seeds, 50)
     ref = next(r for r in result["rows"] if r["prompts"] == "reference clips")
     for key in ("retention 0.1-0.25 s", "retention 0.25-0.5 s", "retention 0.5-1 s", "pitch hold CREPE", "voiced / real"):
@@ -105,7 +105,7 @@ def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, los
 
 
 COLUMNS = ["recipe", "steps", "CPU min", "train loss", "x0-SNR t=20", "x0-SNR t=50", "x0-SNR t=100", "x0-SNR t=150",
-           "one pass t=50, 50-100 ms", "one pass t=50, 100-200 ms", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
+           "one pass t=50, 50-100 ms", "one pass t=50, SNR dB", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
            "retention 0.5-1 s", "pitch hold CREPE", "voiced / real", "wall s per new s"]
 
 
