@@ -127,11 +127,21 @@ def check_writable(path: Path) -> None:
         raise UserError(f"output folder is not writable: {parent}")
 
 
+def temp_prefix(path: Path) -> str:
+    """Name prefix of :func:`atomic_path`'s temporary files for ``path`` (hidden, beside it)."""
+    return f".{path.stem}."
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; rename it into place only if the block succeeds."""
+def atomic_path(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; move it into place only if the block succeeds.
+
+    ``replace`` False claims the name atomically at that moment (a hard link, which fails if
+    the name exists), so a file that appeared while the work ran is never overwritten. With
+    ``replace`` True only a regular file is replaced, never a FIFO, device or folder.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=path.suffix or ".tmp", dir=path.parent or ".")
     os.close(fd)
     tmp_path = Path(tmp)
     umask = os.umask(0)
@@ -139,9 +149,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; a new file should follow the umask
-        os.replace(tmp_path, path)
+        if replace:
+            _require_replaceable(path)
+            os.replace(tmp_path, path)
+            return
+        try:
+            os.link(tmp_path, path)
+        except FileExistsError:
+            raise UserError(f"output file exists now (it appeared while this ran): {path} "
+                            "(pass --force to overwrite, or --out)") from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _require_replaceable(path: Path) -> None:
+    if os.path.lexists(path) and not path.is_symlink() and not path.is_file():
+        raise UserError(f"will not replace {path}: it is not a regular file")
 
 
 def output_format(path: Path) -> str:
@@ -157,6 +180,7 @@ def check_output(path: Path, force: bool = False) -> None:
     check_writable(path)
     if path.exists() and not force:
         raise UserError(f"output file exists: {path} (pass --force to overwrite, or --out)")
+    _require_replaceable(path)
 
 
 def check_audio_output(path: Path, force: bool = False) -> None:
@@ -165,8 +189,10 @@ def check_audio_output(path: Path, force: bool = False) -> None:
     output_format(path)
 
 
-def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None) -> None:
-    """Atomically write [frames] or [frames, channels]; format follows the file extension."""
+def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None,
+                replace: bool = True) -> None:
+    """Atomically write [frames] or [frames, channels]; format follows the file extension.
+    ``replace`` False never overwrites a file (:func:`atomic_path`)."""
     path = Path(path)
     ext = output_format(path)
     # Carry lossless encodings over (PCM_16 in, PCM_16 out); lossy ones (MP3, Vorbis, Opus)
@@ -175,7 +201,7 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype
     if not lossless or not sf.check_format(ext, subtype):
         subtype = None
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, replace) as tmp:
             sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)
     except (OSError, sf.LibsndfileError) as exc:
         raise UserError(f"cannot write {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None

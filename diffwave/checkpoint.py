@@ -76,12 +76,14 @@ def build_model(config: ModelConfig, state: dict[str, torch.Tensor]) -> DiffWave
     return model.eval()
 
 
-def save_model(path: str | os.PathLike, model: DiffWave, extra: dict[str, str] | None = None) -> None:
-    """Write weights + config as safetensors, atomically (temp file then rename)."""
+def save_model(path: str | os.PathLike, model: DiffWave, extra: dict[str, str] | None = None,
+               replace: bool = True) -> None:
+    """Write weights + config as safetensors, atomically (temp file then rename); ``replace``
+    False never overwrites an existing file."""
     path = Path(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {"format": FORMAT, "config": model.config.to_json(), **(extra or {})}
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace) as tmp:
         save_file(state, str(tmp), metadata=metadata)
 
 

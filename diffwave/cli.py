@@ -153,7 +153,7 @@ def export_cmd(
     from .train import export
 
     check_output(out, force)
-    model = export(run_dir, out)
+    model = export(run_dir, out, replace=force)
     print(f"wrote {out} ({sum(p.numel() for p in model.parameters())} parameters)")
 
 
@@ -182,7 +182,7 @@ def sample_cmd(
         task = bar.add_task("sample", total=len(schedule))
         audio = generate(net, noise, schedule, _device_generator(gen, dev), callback=lambda _: bar.advance(task))
     audio = audio[0].float().cpu().numpy() / net.config.data_scale
-    write_audio(out, np.clip(audio, -1.0, 1.0), net.config.sample_rate, "PCM_16")
+    write_audio(out, np.clip(audio, -1.0, 1.0), net.config.sample_rate, "PCM_16", replace=force)
     print(f"wrote {out}")
 
 

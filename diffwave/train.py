@@ -26,7 +26,7 @@ import torch.distributed as dist
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .audio import atomic_path
+from .audio import atomic_path, temp_prefix
 from .checkpoint import save_model
 from .config import ModelConfig
 from .data import CropSampler, step_generator
@@ -206,6 +206,8 @@ def train(
     run_dir = Path(run_dir)
     rank, world = _dist_info()
     if (run_dir / STATE_FILE).exists():
+        if rank == 0:
+            remove_stale_temporaries(run_dir)
         state, saved_config, saved_train = load_state(run_dir, device)
         if config is not None and config != saved_config:
             raise UserError(f"{run_dir} holds a run with a different model config; use a new --out folder")
@@ -298,8 +300,22 @@ def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
     return model.eval(), meta
 
 
-def export(run_dir: str | Path, out: str | Path) -> DiffWave:
-    """Write the EMA weights of a run as an inference model (safetensors)."""
+RUN_FILES = (STATE_FILE, "log.csv", "loss.png")
+
+
+def export(run_dir: str | Path, out: str | Path, replace: bool = False) -> DiffWave:
+    """Write the EMA weights of a run as an inference model (safetensors); never onto the run's own files."""
+    run_dir, out = Path(run_dir), Path(out)
+    if out.name in RUN_FILES and out.resolve().parent == run_dir.resolve():
+        raise UserError(f"refusing to export onto the run's own {out.name}: choose another --out")
     model, meta = ema_model(run_dir)
-    save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]})
+    save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]}, replace=replace)
     return model
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete temporary state files a killed save left in ``run_dir`` (ours only, by name)."""
+    stale = [p for p in run_dir.glob(temp_prefix(run_dir / STATE_FILE) + "*" + Path(STATE_FILE).suffix) if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

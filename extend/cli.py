@@ -68,7 +68,7 @@ def extend(
 
         result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
     samples = result[audio.frames :] if only_new else result
-    write_audio(target, samples, audio.sample_rate, audio.subtype)
+    write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force)
     print(f"wrote {target} ({samples.shape[0] / audio.sample_rate:.2f} s, {audio.sample_rate} Hz, "
           f"{samples.shape[1]} ch{', new audio only' if only_new else ''})")
 

@@ -213,8 +213,9 @@ def test_compressed_and_other_formats(tmp_path, model, capsys, fmt, subtype):
     assert info.subtype == ("PCM_24" if fmt == "FLAC" else "PCM_16")
 
 
-def test_ctrl_c_leaves_no_file(tmp_path, model, song):
-    """SIGINT mid-run exits 130 with one line, and leaves neither the output nor a temp file."""
+@pytest.mark.parametrize("signame, status, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_a_signal_leaves_no_file(tmp_path, model, song, signame, status, word):
+    """SIGINT or SIGTERM mid-run exits 130/143 with one line, and leaves neither the output nor a temp file."""
     import signal
     import subprocess
     import sys
@@ -230,11 +231,39 @@ def test_ctrl_c_leaves_no_file(tmp_path, model, song):
         line = proc.stderr.readline()
         if line.startswith("frame"):
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130
-    assert "error: interrupted" in err and "Traceback" not in err
+    assert proc.returncode == status
+    assert f"error: {word}" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".partial*"))
+
+
+def test_a_file_that_appears_during_the_run_is_not_replaced(song, model, capsys, tmp_path, monkeypatch):
+    """The output name is claimed at the final rename: a file created meanwhile survives, byte for byte."""
+    from extend.api import Extender
+
+    out = tmp_path / "late.wav"
+    original = Extender.extend
+
+    def extend_then_someone_writes(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        out.write_bytes(b"theirs")
+        return result
+
+    monkeypatch.setattr(Extender, "extend", extend_then_someone_writes)
+    code, err = _run([song, "-s", "0.1", "--model", model, *FAST, "-o", out], capsys)
+    assert code == 1 and "appeared while this ran" in err
+    assert out.read_bytes() == b"theirs" and not list(tmp_path.glob(".late*"))
+
+
+def test_force_never_replaces_a_fifo_or_device(song, model, capsys, tmp_path):
+    """--force replaces regular files only: a FIFO named out.wav is refused before any compute."""
+    import os
+
+    fifo = tmp_path / "out.wav"
+    os.mkfifo(fifo)
+    _fails([song, "-s", "0.1", "--model", model, *FAST, "-o", fifo, "--force"], capsys, "not a regular file", tmp_path)
+    assert fifo.is_fifo()
 
 
 def test_output_file_follows_the_umask(song, model, capsys):

@@ -241,3 +241,25 @@ def test_a_partial_last_log_row_is_dropped(wav_dir, tmp_path):
     assert train(wav_dir, run, TINY, _cfg(max_steps=6, save_every=2, log_every=2), CPU).step == 6
     assert [r["step"] for r in read_rows(run / "log.csv")] == [2.0, 4.0, 6.0]
     assert "4,0.8\n" not in (run / "log.csv").read_text()
+
+
+def test_resume_removes_its_own_stale_temporaries_only(wav_dir, tmp_path):
+    """Temp states left by a kill -9 during a save are removed on resume; other files are not."""
+    run = tmp_path / "run"
+    train(wav_dir, run, TINY, _cfg(max_steps=2, save_every=2), CPU)
+    stale = run / ".state.k9x2ab.safetensors"
+    stale.write_bytes(b"half a state")
+    mine = run / ".state-notes.txt"
+    mine.write_text("keep")
+    train(wav_dir, run, TINY, _cfg(max_steps=4, save_every=2), CPU)
+    assert not stale.exists() and mine.read_text() == "keep"
+
+
+def test_export_never_overwrites_the_runs_own_files(wav_dir, tmp_path, capsys):
+    """diffwave export --out RUN/state.safetensors --force is refused; the state is unchanged."""
+    run = tmp_path / "run"
+    train(wav_dir, run, TINY, _cfg(max_steps=2, save_every=2), CPU)
+    before = (run / STATE_FILE).read_bytes()
+    assert run_app(app, ["export", str(run), "--out", str(run / STATE_FILE), "--force"]) == 1
+    assert "run's own state.safetensors" in capsys.readouterr().err
+    assert (run / STATE_FILE).read_bytes() == before
