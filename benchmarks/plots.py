@@ -144,3 +144,20 @@ def energy_across_seam(path: Path, envelopes: dict, start_s: float, hop_s: float
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     return _save(fig, path)
+
+
+def loss_parity(path: Path, logs: dict, start: int) -> Path:
+    """Training loss of runs resumed from one state (same batches and noise): raw and a running mean."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for i, (name, rows) in enumerate(logs.items()):
+        steps, loss = (np.array(v) for v in zip(*rows))
+        k = max(1, min(25, len(loss) // 4))
+        ax.plot(steps, loss, color=f"C{i}", alpha=0.25, lw=0.8)
+        ax.plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"), color=f"C{i}", lw=1.8,
+                label=f"{name} (mean of {k} log rows)")
+    ax.set_xlabel(f"training step (both resumed from step {start})")
+    ax.set_ylabel("training loss")
+    ax.set_title("bf16 autocast against fp32: same batches, same noise")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

@@ -110,6 +110,36 @@ def run_setting(args, config_name: str, device: str, precision: str, threads: in
 
 
 COLUMNS = ["config", "device", "precision", "threads", "steps/s", "audio s per s", "ms per step", "peak RSS MB"]
+PARITY_WINDOW = 250
+
+
+def parity(fp32_run: Path, bf16_run: Path, start: int) -> dict:
+    """Loss of two runs resumed from one state at step ``start`` (same batches and noise), in
+    windows of PARITY_WINDOW steps, and each run's training speed after ``start``."""
+    from diffwave.runlog import read_rows
+
+    logs = {"fp32": read_rows(fp32_run / "log.csv"), "bf16": read_rows(bf16_run / "log.csv")}
+    end = min(max(r["step"] for r in rows) for rows in logs.values())
+    windows = []
+    for lo in range(start, int(end) - PARITY_WINDOW + 1, PARITY_WINDOW):
+        row = {"steps": f"{lo}-{lo + PARITY_WINDOW}"}
+        for name, rows in logs.items():
+            sel = [r["loss"] for r in rows if lo < r["step"] <= lo + PARITY_WINDOW]
+            row[name] = sum(sel) / len(sel)
+        row["bf16 / fp32"] = row["bf16"] / row["fp32"]
+        windows.append(row)
+    speed = {}
+    for name, rows in logs.items():
+        after = [r for r in rows if r["step"] > start]
+        speed[name] = (after[-1]["step"] - after[0]["step"]) / (after[-1]["elapsed_s"] - after[0]["elapsed_s"])
+    return {"start": start, "windows": windows, "steps/s": speed, "compared steps": int(end) - start,
+            "logs": {k: [(r["step"], r["loss"]) for r in v if r["step"] > start] for k, v in logs.items()}}
+
+
+def parity_plot(path: Path, result: dict) -> Path:
+    from . import plots
+
+    return plots.loss_parity(path, result["logs"], result["start"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,12 +151,30 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("docs/train_speed"))
+    p.add_argument("--parity", nargs=2, type=Path, metavar=("FP32_RUN", "BF16_RUN"), default=None,
+                   help="compare the loss of two runs resumed from one state (instead of timing)")
+    p.add_argument("--parity-start", type=int, default=0, help="the step both runs resumed from")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child process: one setting, JSON on stdout
     p.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
     if unknown:
         raise UserError(f"unknown config {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
+    if args.parity:
+        result = parity(*args.parity, args.parity_start)
+        if not result["windows"]:
+            raise UserError(f"the two runs share fewer than {PARITY_WINDOW} steps after step {args.parity_start}")
+        write_json(args.out / "parity.json", {k: v for k, v in result.items() if k != "logs"})
+        parity_plot(args.out / "parity.png", result)
+        speed = result["steps/s"]
+        body = (f"Both runs resumed from one state at step {result['start']} and drew the same batches and noise; "
+                f"{result['compared steps']} steps compared, one thread each, side by side on this CPU "
+                f"(bf16 {speed['bf16']:.2f} steps/s, fp32 {speed['fp32']:.2f}: {speed['bf16'] / speed['fp32']:.2f}x).\n\n"
+                + table(result["windows"], ["steps", "fp32", "bf16", "bf16 / fp32"])
+                + f"\n![loss parity]({args.out.name}/parity.png)\n")
+        replace_section(args.out.with_suffix(".md"), "parity", body)
+        print(body)
+        return
     if args.one:
         print(json.dumps(measure_one(args.one, args.devices, args.precisions, int(args.threads), args.steps,
                                      args.warmup, args.profile)))

@@ -39,3 +39,21 @@ def test_train_speed_smoke(tmp_path):
     assert row["steps/s"] > 0 and row["peak RSS MB"] > 10
     assert "aten::" in data["profile"]
     assert "steps/s" in (tmp_path / "ts.md").read_text()
+
+
+def test_parity_compares_two_logs_window_by_window(tmp_path):
+    """--parity averages each run's loss per 250-step window after the shared start, and their speeds."""
+    from benchmarks import train_speed
+    from diffwave.runlog import write_rows
+
+    for name, loss, seconds_per_step in (("fp32", 0.30, 1.0), ("bf16", 0.33, 0.5)):
+        rows = [{"step": s, "loss": loss, "steps_per_s": 1.0, "elapsed_s": s * seconds_per_step} for s in range(10, 1010, 10)]
+        (tmp_path / name).mkdir()
+        write_rows(tmp_path / name / "log.csv", rows)
+    result = train_speed.parity(tmp_path / "fp32", tmp_path / "bf16", start=500)
+    assert [w["steps"] for w in result["windows"]] == ["500-750", "750-1000"]
+    assert all(abs(w["bf16 / fp32"] - 1.1) < 1e-9 for w in result["windows"])
+    assert abs(result["steps/s"]["bf16"] / result["steps/s"]["fp32"] - 2.0) < 1e-9
+    train_speed.main(["--parity", str(tmp_path / "fp32"), str(tmp_path / "bf16"), "--parity-start", "500",
+                      "--out", str(tmp_path / "ts")])
+    assert (tmp_path / "ts" / "parity.png").stat().st_size > 1000 and "bf16 / fp32" in (tmp_path / "ts.md").read_text()
