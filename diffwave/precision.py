@@ -3,7 +3,8 @@
 bf16 autocast runs convolutions and linear layers in bfloat16 (accumulating in fp32) and
 keeps everything else, weights included, in fp32. On this project's CPU (AMX/avx512_bf16)
 one C32/L20 pass over 1.8 s of audio took 62 ms against 97 ms in fp32, with a relative
-eps error of 4e-3. "auto" is bf16 on CUDA and fp32 elsewhere, so a CPU default stays exact.
+eps error of 4e-3. "auto" is bf16 on a CUDA GPU that supports it and fp32 elsewhere (a CPU,
+a T4 or V100), so a CPU default stays exact.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether ``precision`` means bf16 autocast on ``device``; one-line UserError if unknown."""
     if precision not in PRECISIONS:
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    if precision == "auto":  # bf16 only where the GPU has it (not a T4 or V100)
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return precision == "bf16"
 
 
 class Autocast(torch.nn.Module):

@@ -188,3 +188,17 @@ def test_readme_api_snippet_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the snippet writes continued.wav to the working folder
     exec(compile(code, "README", "exec"), {"__name__": "readme"})
     assert sf.info(str(tmp_path / "continued.wav")).duration == pytest.approx(10.5, abs=1e-3)
+
+
+def test_auto_precision_is_fp32_on_a_gpu_without_bf16(monkeypatch):
+    """--precision auto picks bf16 only on a CUDA device that supports it (a T4 or V100 gets fp32)."""
+    import torch
+
+    from diffwave.precision import use_bf16
+
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert use_bf16("auto", cuda) is False
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert use_bf16("auto", cuda) is True
+    assert use_bf16("auto", torch.device("cpu")) is False and use_bf16("bf16", torch.device("cpu")) is True
