@@ -46,6 +46,7 @@ def train_cmd(
     crop_seconds: float = typer.Option(0.0, help="Crop length; 0 = 2x receptive field (>= 0.5 s)."),
     batch_size: int = typer.Option(8, help="Crops per step (per GPU under torchrun)."),
     save_every: int = typer.Option(500, help="Checkpoint every N steps."),
+    state_mb: Optional[float] = typer.Option(None, help="Write the run state as files of at most N MB (for capped links)."),
     learning_rate: float = typer.Option(2e-4, help="Adam learning rate."),
     loss: str = typer.Option("l1", help="Loss on epsilon: l1 or l2."),
     objective: str = typer.Option("eps", help="Space the loss is measured in: eps, v or x0."),
@@ -69,16 +70,16 @@ def train_cmd(
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
                       objective=objective, max_steps=max_steps, save_every=save_every, seed=seed)
     with _StopCondition(minutes) as stop:
-        _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps)
+        _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb)
 
 
 def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,
-                         stop: "_StopCondition", max_steps: int) -> None:
+                         stop: "_StopCondition", max_steps: int, state_mb: Optional[float]) -> None:
     from .train import train
 
     dev, rank = _init_distributed(resolve_device(device))
     if rank != 0:
-        train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop)
+        train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop, state_mb=state_mb)
         return
     console = Console()
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
@@ -90,7 +91,8 @@ def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig
             if not console.is_terminal and step % 50 == 0:  # logs and pipes get plain lines
                 print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)
 
-        state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision, should_stop=stop)
+        state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision, should_stop=stop,
+                      state_mb=state_mb)
     why = "reached --max-steps" if state.step >= max_steps else ("stopped by SIGTERM" if stop.signalled else "time budget spent")
     print(f"done: step {state.step} ({why}, {time.monotonic() - stop.started:.0f} s); "
           f"state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")

@@ -23,10 +23,6 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-
-from .audio import atomic_path, temp_prefix
 from .checkpoint import save_model
 from .config import ModelConfig
 from .data import CropSampler, step_generator
@@ -34,11 +30,10 @@ from .errors import UserError, require_own_folder
 from .model import DiffWave
 from .precision import use_bf16
 from .runlog import plot_loss, truncate_after, write_rows
+from .runstate import RUN_FILES, STATE_FILE, STATE_FORMAT, read_state, remove_stale_temporaries, split, write_state
 from .sampling import forward_noise
 from .schedule import training_schedule
 
-STATE_FILE = "state.safetensors"
-STATE_FORMAT = "diffwave-extend-train/1"
 OBJECTIVES = ("eps", "v", "x0")
 
 
@@ -101,8 +96,9 @@ def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
             e.lerp_(p.detach(), 1.0 - decay)
 
 
-def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: TrainConfig) -> None:
-    """Atomically write the full run state (weights, EMA, Adam moments, step) as safetensors."""
+def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: TrainConfig,
+               part_mb: float | None = None) -> None:
+    """Write the full run state (weights, EMA, Adam moments, step) atomically (:mod:`diffwave.runstate`)."""
     tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
     tensors.update({f"ema/{k}": v.detach().cpu().contiguous() for k, v in state.ema.state_dict().items()})
     opt = state.optimizer.state_dict()
@@ -116,30 +112,7 @@ def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: Train
         "step": str(state.step),
         "param_groups": json.dumps(opt["param_groups"]),
     }
-    with atomic_path(run_dir / STATE_FILE) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
-
-
-def read_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    from safetensors import safe_open
-
-    path = run_dir / STATE_FILE
-    if not path.exists():
-        raise UserError(f"no training state in {run_dir} (expected {STATE_FILE})")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"{path} is damaged or truncated ({exc}); restore it from a copy, "
-                        "or start again in a new --out folder") from None
-    if metadata.get("format") != STATE_FORMAT:
-        raise UserError(f"{path} is not a diffwave training state")
-    return tensors, metadata
-
-
-def _split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    write_state(run_dir, tensors, metadata, part_mb)
 
 
 def new_state(config: ModelConfig, train: TrainConfig, device: torch.device) -> RunState:
@@ -157,10 +130,10 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
     config = ModelConfig.from_json(meta["config"])
     train = TrainConfig(**json.loads(meta["train"]))
     state = new_state(config, train, device)
-    state.model.load_state_dict(_split(tensors, "model/"))
-    state.ema.load_state_dict(_split(tensors, "ema/"))
+    state.model.load_state_dict(split(tensors, "model/"))
+    state.ema.load_state_dict(split(tensors, "ema/"))
     slots: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in _split(tensors, "opt/").items():
+    for key, value in split(tensors, "opt/").items():
         idx, name = key.split("/")
         slots.setdefault(int(idx), {})[name] = value
     state.optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
@@ -192,6 +165,7 @@ def train(
     on_step: Callable[[int, float, float], None] | None = None,
     precision: str = "auto",
     should_stop: Callable[[], bool] | None = None,
+    state_mb: float | None = None,
 ) -> RunState:
     """Train until ``train_cfg.max_steps`` or ``should_stop()``; resume from ``run_dir`` if it holds a state.
 
@@ -199,10 +173,13 @@ def train(
     ``on_step(step, loss, steps_per_s)`` is called on rank 0 after every step.
     ``should_stop()`` is asked after every step (a time budget, a signal); when it says yes the
     state is saved and training returns. Under DDP rank 0's answer is shared with all ranks.
+    ``state_mb``: write the state as parts of at most this many MB (:mod:`diffwave.runstate`).
     ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
     (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
     """
     bf16 = use_bf16(precision, device)
+    if state_mb is not None and not (math.isfinite(state_mb) and state_mb > 0):
+        raise UserError(f"--state-mb must be a positive number of MB, got {state_mb}")
     run_dir = Path(run_dir)
     rank, world = _dist_info()
     if (run_dir / STATE_FILE).exists():
@@ -276,7 +253,7 @@ def train(
         if saving:
             write_rows(run_dir / "log.csv", pending)
             pending = []
-            save_state(run_dir, state, config, train_cfg)
+            save_state(run_dir, state, config, train_cfg, state_mb)
             plot_loss(run_dir / "log.csv", run_dir / "loss.png", title=f"DiffWave C{config.residual_channels}/L{config.residual_layers}")
         if stop:
             break
@@ -296,11 +273,10 @@ def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
     """The EMA weights of a run as an inference model (eval mode), and the state's metadata."""
     tensors, meta = read_state(Path(run_dir))
     model = DiffWave(ModelConfig.from_json(meta["config"]))
-    model.load_state_dict(_split(tensors, "ema/"))
+    model.load_state_dict(split(tensors, "ema/"))
     return model.eval(), meta
 
 
-RUN_FILES = (STATE_FILE, "log.csv", "loss.png")
 
 
 def export(run_dir: str | Path, out: str | Path, replace: bool = False) -> DiffWave:
@@ -311,11 +287,3 @@ def export(run_dir: str | Path, out: str | Path, replace: bool = False) -> DiffW
     model, meta = ema_model(run_dir)
     save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]}, replace=replace)
     return model
-
-
-def remove_stale_temporaries(run_dir: Path) -> list[Path]:
-    """Delete temporary state files a killed save left in ``run_dir`` (ours only, by name)."""
-    stale = [p for p in run_dir.glob(temp_prefix(run_dir / STATE_FILE) + "*" + Path(STATE_FILE).suffix) if p.is_file()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return stale

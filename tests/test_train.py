@@ -263,3 +263,24 @@ def test_export_never_overwrites_the_runs_own_files(wav_dir, tmp_path, capsys):
     assert run_app(app, ["export", str(run), "--out", str(run / STATE_FILE), "--force"]) == 1
     assert "run's own state.safetensors" in capsys.readouterr().err
     assert (run / STATE_FILE).read_bytes() == before
+
+
+def test_a_state_in_parts_resumes_exactly_and_replaces_its_old_parts(wav_dir, tmp_path):
+    """--state-mb writes parts no larger than the cap; resume from them equals an unsplit run."""
+    from diffwave.runstate import PART_GLOB
+
+    straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=8, save_every=4), CPU)
+    run = tmp_path / "b"
+    train(wav_dir, run, TINY, _cfg(max_steps=4, save_every=4), CPU, state_mb=1.2)
+    first = sorted(p.name for p in run.glob(PART_GLOB))
+    assert len(first) >= 2 and all(p.stat().st_size <= 1.2 * 2**20 + 4096 for p in run.glob(PART_GLOB))
+    resumed = train(wav_dir, run, TINY, _cfg(max_steps=8, save_every=4), CPU, state_mb=1.2)
+    second = sorted(p.name for p in run.glob(PART_GLOB))
+    assert second and not set(first) & set(second)  # the step-4 parts were removed after the step-8 index
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    next(run.glob(PART_GLOB)).unlink()
+    with pytest.raises(UserError, match="which is missing; copy every state.part"):
+        load_state(run, CPU)
+    with pytest.raises(UserError, match="--state-mb"):
+        train(wav_dir, tmp_path / "c", TINY, _cfg(max_steps=2), CPU, state_mb=0.0)
