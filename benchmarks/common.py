@@ -25,7 +25,17 @@ TINY = ModelConfig(sample_rate=16000, residual_channels=4, residual_layers=4, di
 
 def run_script(main) -> None:
     """A benchmark's entry point: bad input (a missing model, clash of settings) is one
-    ``error:`` line and exit status 1, not a traceback."""
+    ``error:`` line and exit status 1, not a traceback.
+
+    Process-wide settings belong here, not in library code: the Agg backend for figures, and
+    glibc keeping freed activation buffers (:mod:`diffwave.allocator`), as the CLIs do.
+    """
+    import matplotlib
+
+    from diffwave.allocator import retain_freed_memory
+
+    matplotlib.use("Agg")
+    retain_freed_memory()
     try:
         main()
     except UserError as exc:
@@ -36,9 +46,10 @@ def run_script(main) -> None:
 def pick_model(path: str | None, tiny: bool) -> DiffWave:
     """The given model, the bundled one, or (``tiny``) a random 4-channel net for smoke runs."""
     if tiny:
-        torch.manual_seed(0)
-        model = DiffWave(TINY)
-        torch.nn.init.normal_(model.output_projection.weight, std=0.05)
+        with torch.random.fork_rng():  # a fixed tiny net, without reseeding the caller's RNG
+            torch.manual_seed(0)
+            model = DiffWave(TINY)
+            torch.nn.init.normal_(model.output_projection.weight, std=0.05)
         return model.eval()
     return load_model(path or default_model_path()).eval()
 

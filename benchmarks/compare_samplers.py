@@ -38,7 +38,7 @@ def _rss_kb() -> int:
 def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new) -> float:
     """In a fresh process: peak RSS growth (MB) over one frame, above the loaded model."""
     model = pick_model(model_path, tiny)
-    ex = Extender(model)
+    ex = Extender(model, retain_memory=True)  # a spawned process: its own entry point
     prompt = clips(None, model.config.sample_rate, 1)[0][1]
     ex.extend(prompt, model.config.sample_rate, 0.01, sampler="naive", steps=2, new=0.01)  # lazy imports, allocator
     base = _rss_kb()

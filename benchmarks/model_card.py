@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffwave.allocator import retain_freed_memory
 from diffwave.checkpoint import read_metadata
 from diffwave.pretrained import DEFAULT_MODEL
 from diffwave.runlog import plot_loss, read_rows
@@ -133,7 +132,6 @@ def main(argv=None) -> None:
     p.add_argument("--run", type=Path, default=Path("training/piano-c32l20"))
     add_measure_args(p)
     args = p.parse_args(argv)
-    retain_freed_memory()  # as extend does: 82 MB activations per pass, freed and reallocated
     model = pick_model(args.model, args.tiny)
     rate = model.config.sample_rate
     n = int(args.seconds * rate)

@@ -1,16 +1,16 @@
-"""Figures for the benchmark report (matplotlib, Agg). Each function writes one PNG."""
+"""Figures for the benchmark report (matplotlib). Each function writes one PNG.
+
+The benchmark entry points select the Agg backend (:func:`benchmarks.common.run_script`);
+importing this module changes nothing process-wide."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from extend.schedules import lambda_schedule  # noqa: E402
+from extend.schedules import lambda_schedule
 
 COLORS = {"lambda": "C0", "naive": "C1", "repaint": "C2", "reference": "0.3"}
 # KS p-values on tens of thousands of samples underflow; they are clipped here before the

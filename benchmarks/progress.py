@@ -20,7 +20,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from diffwave.allocator import retain_freed_memory
 from diffwave.checkpoint import load_model, read_metadata
 from diffwave.errors import UserError
 
@@ -49,9 +48,6 @@ def merge(old: list[dict], new: list[dict]) -> list[dict]:
 
 
 def plot(path: Path, rows: list[dict], validation: dict) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     steps = [r["training steps"] / 1000 for r in rows]
@@ -91,7 +87,6 @@ def main(argv=None) -> None:
     p.add_argument("models", nargs="+", type=Path, help="checkpoints (.safetensors written by diffwave export)")
     add_measure_args(p)
     args = p.parse_args(argv)
-    retain_freed_memory()
     store = args.figures / "progress.json"
     old = json.loads(store.read_text()) if store.exists() else None
     new, validation = [], None

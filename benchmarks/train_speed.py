@@ -38,11 +38,9 @@ CONFIGS = {
 def measure_one(config_name: str, device: str, precision: str, threads: int, steps: int, warmup: int,
                 profile: bool) -> dict:
     """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``."""
-    from diffwave.allocator import retain_freed_memory
     from diffwave.config import ModelConfig
     from diffwave.train import TrainConfig, train
 
-    retain_freed_memory()  # as the diffwave CLI does
     torch.set_num_threads(threads)
     arch, opts = CONFIGS[config_name]
     config = ModelConfig(**arch)

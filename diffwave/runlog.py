@@ -50,18 +50,16 @@ def read_rows(path: Path) -> list[dict]:
 
 def plot_loss(csv_path: Path, png_path: Path, title: str = "training loss") -> None:
     """Loss vs step (raw and smoothed), log y axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: the process's backend is left alone
 
     rows = read_rows(csv_path)
     if not rows:
         return
     steps = np.array([r["step"] for r in rows])
     loss = np.array([r["loss"] for r in rows])
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    fig = Figure(figsize=(7, 3.5), dpi=100)
+    ax = fig.subplots()
     ax.plot(steps, loss, color="0.75", lw=0.8, label="logged")
     if len(loss) >= 10:
         k = max(len(loss) // 30, 5)
@@ -76,5 +74,4 @@ def plot_loss(csv_path: Path, png_path: Path, title: str = "training loss") -> N
     fig.tight_layout()
     tmp = png_path.with_name(f".{png_path.name}.tmp.png")
     fig.savefig(tmp)
-    plt.close(fig)
     tmp.replace(png_path)

@@ -116,9 +116,11 @@ def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: Train
 
 
 def new_state(config: ModelConfig, train: TrainConfig, device: torch.device) -> RunState:
-    torch.manual_seed(train.seed)  # weight init only; training randomness is counter-based
-    model = DiffWave(config).to(device)
-    ema = DiffWave(config).to(device)
+    with torch.random.fork_rng(devices=[]):  # init from the seed; the caller's RNG is left as it was
+        torch.manual_seed(train.seed)  # weight init only; training randomness is counter-based
+        model = DiffWave(config)
+        ema = DiffWave(config)  # its random init is overwritten below, but draws all the same
+    model, ema = model.to(device), ema.to(device)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate)

