@@ -183,23 +183,41 @@ def check_output(path: Path, force: bool = False) -> None:
     _require_replaceable(path)
 
 
-def check_audio_output(path: Path, force: bool = False) -> None:
-    """:func:`check_output`, and the extension names an audio format we write."""
+def check_audio_output(path: Path, force: bool = False, keep: str | None = None) -> None:
+    """:func:`check_output`, and the extension names an audio format we write (that holds
+    samples encoded as ``keep`` exactly, when given)."""
     check_output(path, force)
-    output_format(path)
+    output_subtype(path, keep, exact=keep is not None)
+
+
+LOSSLESS = ("PCM_", "FLOAT", "DOUBLE")
+
+
+def output_subtype(path: Path, subtype: str | None, exact: bool) -> str | None:
+    """The encoding to write ``path`` in: a lossless input ``subtype`` is carried over (PCM_16
+    in, PCM_16 out); lossy ones (MP3, Vorbis, Opus) cannot be, and give None, the format's
+    default. With ``exact``, a format that cannot hold the lossless samples is a UserError
+    naming the formats that can (the user's samples are kept bit for bit, or not written)."""
+    ext = output_format(path)
+    if subtype is None or not subtype.startswith(LOSSLESS):
+        return None
+    if sf.check_format(ext, subtype):
+        return subtype
+    if exact:
+        fits = " or ".join(f".{e.lower()}" for e in ("WAV", "FLAC") if sf.check_format(e, subtype))
+        raise UserError(f"a {path.suffix} file cannot hold the input's {subtype} samples bit for bit; "
+                        f"write {fits} instead: {path}")
+    return None
 
 
 def write_audio(path: str | os.PathLike, samples: np.ndarray, rate: int, subtype: str | None = None,
-                replace: bool = True) -> None:
-    """Atomically write [frames] or [frames, channels]; format follows the file extension.
-    ``replace`` False never overwrites a file (:func:`atomic_path`)."""
+                replace: bool = True, exact: bool = False) -> None:
+    """Atomically write [frames] or [frames, channels]; format follows the file extension and
+    the encoding follows :func:`output_subtype`. ``replace`` False never overwrites a file
+    (:func:`atomic_path`)."""
     path = Path(path)
     ext = output_format(path)
-    # Carry lossless encodings over (PCM_16 in, PCM_16 out); lossy ones (MP3, Vorbis, Opus)
-    # cannot be re-encoded into WAV/FLAC, so those take the format's default subtype.
-    lossless = subtype is not None and subtype.startswith(("PCM_", "FLOAT", "DOUBLE"))
-    if not lossless or not sf.check_format(ext, subtype):
-        subtype = None
+    subtype = output_subtype(path, subtype, exact)
     try:
         with atomic_path(path, replace) as tmp:
             sf.write(str(tmp), samples, rate, subtype=subtype, format=ext)

@@ -50,7 +50,7 @@ def extend(
     target = out if out is not None else default_output(input)
     if target.exists() and target.resolve() == input.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
-    check_audio_output(target, force)
+    check_audio_output(target, force, keep=audio.subtype)
     extender = Extender(model, device=device)
     given = {"jump_length": jump_length, "resample": resample}
     options = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
@@ -69,7 +69,7 @@ def extend(
 
         result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
     samples = result[audio.frames :] if only_new else result
-    write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force)
+    write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
     print(f"wrote {target} ({samples.shape[0] / audio.sample_rate:.2f} s, {audio.sample_rate} Hz, "
           f"{samples.shape[1]} ch{', new audio only' if only_new else ''})")
 

@@ -79,6 +79,20 @@ def test_seconds_shorter_than_one_sample_is_one_line(song, model, capsys, tmp_pa
     assert "shorter than one sample" in capsys.readouterr().err and not (tmp_path / "s.wav").exists()
 
 
+def test_samples_are_kept_bit_for_bit_or_refused(model, capsys, tmp_path):
+    """A float WAV extends to a FLOAT .wav with an exact prefix; a .flac (16/24-bit only) is refused
+    before any compute, naming the format that holds the samples."""
+    src = _write(tmp_path / "f.wav", (0.9 * piano_like(0.4, 8000)).astype(np.float32) * 1.3, 8000, "FLOAT")
+    _fails([src, "-s", "0.1", "--model", model, *FAST, "-o", tmp_path / "out.flac"], capsys,
+           "cannot hold the input's FLOAT samples bit for bit; write .wav instead", tmp_path)
+    code, err = _run([src, "-s", "0.1", "--model", model, *FAST, "-o", tmp_path / "out.wav"], capsys)
+    assert code == 0, err
+    assert sf.info(str(tmp_path / "out.wav")).subtype == "FLOAT"
+    a, _ = sf.read(src, dtype="float32")
+    b, _ = sf.read(tmp_path / "out.wav", dtype="float32")
+    assert np.array_equal(a, b[: len(a)])  # values beyond 1 included
+
+
 def test_repaint_defaults_adapt_to_the_step_count(song, model, capsys, tmp_path):
     """--sampler repaint --steps 8 runs with no knobs (j adapts to 8 // 5 = 1); knobs of another sampler are refused."""
     args = [song, "-s", "0.1", "--sampler", "repaint", "--model", model, "--new", "0.1", "--context", "0.3", "--device", "cpu"]
