@@ -22,6 +22,9 @@ from .errors import UserError, require_file
 MIN_RATE = 4000
 MAX_RATE = 768000
 MAX_CHANNELS = 64
+# Largest input decoded: samples over all channels (1 GiB as float64; decoding and checks take
+# about three times that at peak). 70 min of 16 kHz stereo, 23 min of 48 kHz stereo.
+MAX_INPUT_SAMPLES = 2**27
 _TRUNCATED = re.compile(r"^data\s*:\s*\d+\s*\(should be", re.MULTILINE)
 
 
@@ -55,6 +58,10 @@ def read_audio(path: str | os.PathLike, warn: Callable[[str], None] | None = Non
         info = sf.info(str(path))
         if _TRUNCATED.search(info.extra_info or ""):
             raise UserError(f"input file is truncated (its header promises more audio than it holds): {path}")
+        if info.frames * info.channels > MAX_INPUT_SAMPLES:
+            raise UserError(f"input is too long: {info.frames} frames x {info.channels} channels is over the "
+                            f"{MAX_INPUT_SAMPLES} samples read at once; extend its last minutes (e.g. "
+                            f"sox in.wav tail.wav trim -600) and join the result after the rest: {path}")
         samples, rate = sf.read(str(path), dtype="float64", always_2d=True)
     except UserError:
         raise

@@ -79,6 +79,16 @@ def test_seconds_shorter_than_one_sample_is_one_line(song, model, capsys, tmp_pa
     assert "shorter than one sample" in capsys.readouterr().err and not (tmp_path / "s.wav").exists()
 
 
+def test_an_input_past_the_size_limit_is_refused_before_decoding(model, capsys, tmp_path, monkeypatch):
+    """An input with more samples than MAX_INPUT_SAMPLES is refused from its header, in one line."""
+    import diffwave.audio
+
+    src = _write(tmp_path / "long.wav", np.zeros((4000, 8)), 8000, "PCM_16")
+    monkeypatch.setattr(diffwave.audio, "MAX_INPUT_SAMPLES", 31_999)
+    monkeypatch.setattr(diffwave.audio.sf, "read", lambda *a, **k: pytest.fail("decoded a refused input"))
+    _fails([src, "-s", "0.1", "--model", model, *FAST, "-o", tmp_path / "o.wav"], capsys, "input is too long", tmp_path)
+
+
 def test_samples_are_kept_bit_for_bit_or_refused(model, capsys, tmp_path):
     """A float WAV extends to a FLOAT .wav with an exact prefix; a .flac (16/24-bit only) is refused
     before any compute, naming the format that holds the samples."""
