@@ -222,14 +222,14 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
                     score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model))
                 env[sampler].append(envelope(np.concatenate([audio[:seam], gen]), rate, seam))
         cost[sampler] = seconds / (made * CONTINUATION_S)
-    rows = [{"sampler": s, "prompts": g, **summarise(r), "CPU s per s": cost[s]} for (s, g), r in runs.items()]
+    rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
             "steps": steps, "seeds": seeds, "machine": machine()}
 
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
            "retention 0.5-1 s", "pitch hold CREPE", "pitch hold YIN", "voiced runs", "voiced fraction", "voiced / real",
-           "centroid ratio", "CPU s per s"]
+           "centroid ratio", "wall s per new s"]
 
 
 def energy_plot(path: Path, envelopes: dict) -> Path:

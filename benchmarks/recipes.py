@@ -100,7 +100,7 @@ def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, los
     ref = next(r for r in result["rows"] if r["prompts"] == "reference clips")
     for key in ("retention 0.1-0.25 s", "retention 0.25-0.5 s", "retention 0.5-1 s", "pitch hold CREPE", "voiced / real"):
         row[key] = ref[key]
-    row["wall s per new s"] = ref["CPU s per s"]
+    row["wall s per new s"] = ref["wall s per new s"]
     return row
 
 
