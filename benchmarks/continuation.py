@@ -21,6 +21,7 @@ the public API (:class:`extend.Extender`) and the new second is scored against t
 from __future__ import annotations
 
 import argparse
+import os
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
+    p.add_argument("--section", default="continuation", help="name of the card's marked section to replace")
     args = p.parse_args(argv)
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
@@ -257,8 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     card = args.card or args.out.with_suffix(".md")
     body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
             f"{result['seeds']} seed(s) per prompt; {secs / 60:.1f} min on {result['machine']}.\n\n"
-            + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({args.out.name}/energy.png)\n")
-    replace_section(card, "continuation", body)
+            + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
+    replace_section(card, args.section, body)
     print(table(result["rows"], COLUMNS))
     print(f"{secs:.0f} s; wrote {card} and {args.out}/")
 
