@@ -75,9 +75,9 @@ def run(args) -> dict:
                 k = job.plan.known_length(len(prompt))
                 states: dict[int, np.ndarray] = {}  # frame 0's x per level; RePaint keeps its last visit
 
-                def on_step(frame, info, states=states):
-                    if frame == 0:
-                        states[info["n"]] = info["x"][0].float().cpu().numpy()
+                def on_step(frame, info, states=states, scale=job.plan.scale):
+                    if frame == 0:  # in audio units, like the reference (the sampler's x is x data_scale)
+                        states[info["n"]] = info["x"][0].float().cpu().numpy() / scale
 
                 counter.calls = 0
                 chunks, seconds = timed(lambda: list(run_frames(model, prompt, n_gen, job.sampler, job.schedule, job.plan,
