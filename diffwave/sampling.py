@@ -2,6 +2,16 @@
 
 Notation (schedule of S steps, see :mod:`diffwave.schedule`): x at level n has
 q(x_n | x_0) = N(sqrt(abar_n) x_0, (1 - abar_n) I). Shapes: audio [B, L].
+
+| paper | code | what it is |
+|---|---|---|
+| t, T | ``t`` (training step fed to the net), ``config.num_steps`` | training step 0..T-1; fractional on fast schedules (``schedule.model_steps[n]``) |
+| S | ``len(schedule)`` | reverse steps of the schedule used for sampling |
+| n | ``n`` | schedule level, S-1 (noisiest) down to 0; reverse step n maps level n to n-1 |
+| i | ``i`` | reverse steps taken so far, 0 at the start (the index of lambda_i and of callbacks) |
+| beta_n, alpha_n, abar_n | ``schedule.betas[n]``, ``alphas[n]``, ``alpha_bars[n]`` | noise schedule; abar_n = prod_{k<=n} alpha_k |
+| eps_theta(x_t, t) | ``model(x, t)`` | the denoiser's eps estimate, whatever the net predicts (eps or v) |
+| x_0 | ``known`` / audio x ``config.data_scale`` | clean signal, in the model's units |
 """
 
 from __future__ import annotations
