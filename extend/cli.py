@@ -31,7 +31,8 @@ def extend(
     sampler: str = typer.Option(DEFAULT_SAMPLER, help="Inpainting sampler: lambda, naive or repaint."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),
     model: Optional[Path] = typer.Option(None, help="Model file (.safetensors or reference .pt) (default: the bundled piano model)."),
-    steps: int = typer.Option(DEFAULT_STEPS, help="Reverse steps per frame (fast schedule); the model's T for the full one."),
+    steps: Optional[int] = typer.Option(None, help=f"Reverse steps per frame, respaced (default {DEFAULT_STEPS}); the model's T for the full schedule."),
+    fast_schedule: Optional[str] = typer.Option(None, help="Explicit noise schedule instead of --steps: comma-separated betas, e.g. 1e-4,1e-3,0.01,0.05,0.2,0.5."),
     context: float = typer.Option(DEFAULT_CONTEXT, help="Seconds of known audio each frame keeps."),
     new: float = typer.Option(DEFAULT_NEW, help="Seconds generated per frame."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same output."),
@@ -46,6 +47,9 @@ def extend(
     """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
     seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(sampler)  # before reading input or loading the model
+    if steps is not None and fast_schedule is not None:
+        raise UserError("give --steps or --fast-schedule, not both")
+    betas = None if fast_schedule is None else _parse_betas(fast_schedule)
     audio = read_audio(input, warn=warn)  # first: a directory such as "." has no name to derive an output from
     target = out if out is not None else default_output(input)
     if target.exists() and target.resolve() == input.resolve():
@@ -54,8 +58,8 @@ def extend(
     extender = Extender(model, device=device)
     given = {"jump_length": jump_length, "resample": resample}
     options = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
-    job_options = dict(sampler=sampler, steps=steps, context=context, new=new, seed=seed, crop=crop,
-                       precision=precision, **options)
+    job_options = dict(sampler=sampler, steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new,
+                       seed=seed, crop=crop, precision=precision, betas=betas, **options)
     extender.job(**job_options)  # validate before any compute
     console = Console(stderr=True)
     with Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
@@ -72,6 +76,13 @@ def extend(
     write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
     print(f"wrote {target} ({samples.shape[0] / audio.sample_rate:.2f} s, {audio.sample_rate} Hz, "
           f"{samples.shape[1]} ch{', new audio only' if only_new else ''})")
+
+
+def _parse_betas(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"--fast-schedule must be comma-separated numbers, got {text!r}") from None
 
 
 def main() -> None:

@@ -103,6 +103,16 @@ def test_samples_are_kept_bit_for_bit_or_refused(model, capsys, tmp_path):
     assert np.array_equal(a, b[: len(a)])  # values beyond 1 included
 
 
+def test_fast_schedule_from_the_cli(song, model, capsys, tmp_path):
+    """--fast-schedule runs an explicit beta list (fractional training steps); bad lists are one line."""
+    base = [song, "-s", "0.1", "--model", model, "--new", "0.1", "--context", "0.3", "--device", "cpu"]
+    code, err = _run([*base, "--fast-schedule", "1e-4,1e-3,0.01,0.05", "-o", tmp_path / "f.wav"], capsys)
+    assert code == 0 and (tmp_path / "f.wav").exists(), err
+    for bad, message in (("0.1,x", "comma-separated numbers"), ("0.1,1.5", "betas must be a list of values in (0, 1)")):
+        _fails([*base, "--fast-schedule", bad, "-o", tmp_path / "x.wav"], capsys, message, tmp_path)
+    _fails([*base, "--fast-schedule", "0.1", "--steps", "4", "-o", tmp_path / "x.wav"], capsys, "not both", tmp_path)
+
+
 def test_repaint_defaults_adapt_to_the_step_count(song, model, capsys, tmp_path):
     """--sampler repaint --steps 8 runs with no knobs (j adapts to 8 // 5 = 1); knobs of another sampler are refused."""
     args = [song, "-s", "0.1", "--sampler", "repaint", "--model", model, "--new", "0.1", "--context", "0.3", "--device", "cpu"]

@@ -229,3 +229,14 @@ def test_the_library_leaves_the_process_alone(monkeypatch, wav_dir, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "MPLBACKEND": "svg"}).stdout.strip()
     assert out == "svg"
+
+
+def test_api_betas_run_a_fractional_fast_schedule(ex):
+    """Extender.job(betas=...) aligns each step to a fractional training step, and every sampler runs on it."""
+    job = ex.job(betas=[1e-4, 1e-3, 0.01, 0.05], new=0.1, context=0.5)
+    steps = job.schedule.model_steps
+    assert len(job.schedule) == 4 and any(float(t) != int(t) for t in steps)
+    out = ex.extend(piano_like(0.2, RATE), RATE, 0.1, betas=[1e-4, 1e-3, 0.01, 0.05], new=0.1, context=0.5, sampler="repaint")
+    assert len(out) == int(0.2 * RATE) + 800
+    with pytest.raises(UserError, match="betas must be a list"):
+        ex.job(betas=[])
