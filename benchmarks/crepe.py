@@ -2,7 +2,8 @@
 
 torchcrepe imports torchaudio for one file loader we never use, and PyPI's torchaudio does
 not load next to torch 2.13. If importing torchaudio fails, an empty stand-in module is put
-in its place before torchcrepe is imported. This is the only place that knows about it.
+in its place while torchcrepe is imported, and taken out again. This is the only place that
+knows about it.
 
 torchcrepe also dithers every decoded pitch by up to one 20-cent bin with scipy's global RNG,
 so two runs on the same audio disagree (by 38 Hz at the top of the range, measured). Pitch
@@ -26,10 +27,23 @@ BIN0_CENTS = 1997.3794084376191  # torchcrepe's pitch of bin 0, in cents above 1
 
 
 def load_torchcrepe():
+    """torchcrepe, imported with an empty torchaudio stand-in if the real one does not load.
+
+    The stand-in is in ``sys.modules`` only while torchcrepe imports, so the rest of the
+    process sees torchaudio as it is (torchcrepe keeps its own reference to the stand-in).
+    """
+    if "torchcrepe" in sys.modules:
+        return sys.modules["torchcrepe"]
     try:
         import torchaudio  # noqa: F401
     except Exception:  # OSError from its C extension, or not installed
-        sys.modules["torchaudio"] = types.ModuleType("torchaudio")
+        stub = types.ModuleType("torchaudio")
+        sys.modules["torchaudio"] = stub
+        try:
+            return importlib.import_module("torchcrepe")
+        finally:
+            if sys.modules.get("torchaudio") is stub:
+                del sys.modules["torchaudio"]
     return importlib.import_module("torchcrepe")
 
 

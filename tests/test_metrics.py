@@ -69,3 +69,14 @@ def test_crepe_pitch_is_deterministic_and_on_pitch():
     voiced = periodicity > 0.5
     assert voiced.mean() > 0.8
     assert np.all(np.abs(1200 * np.log2(f0[voiced] / 440.0)) < 20.0)  # within one bin
+
+
+def test_crepe_leaves_no_torchaudio_stand_in_behind():
+    """Loading torchcrepe does not leave an empty 'torchaudio' module in sys.modules."""
+    import sys
+
+    from benchmarks import crepe
+
+    crepe.load_torchcrepe()
+    mod = sys.modules.get("torchaudio")
+    assert mod is None or hasattr(mod, "load")  # absent, or the real torchaudio
