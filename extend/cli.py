@@ -51,6 +51,7 @@ def extend(
         raise UserError("give --steps or --fast-schedule, not both")
     betas = None if fast_schedule is None else _parse_betas(fast_schedule)
     audio = read_audio(input, warn=warn)  # first: a directory such as "." has no name to derive an output from
+    duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
     target = out if out is not None else default_output(input)
     if target.exists() and target.resolve() == input.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
