@@ -47,11 +47,17 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
     cfg = TrainConfig(max_steps=warmup + steps, save_every=10**9, log_every=10**9, **opts)
     times: list[float] = []
     dev = torch.device(device)
+    last = warmup + steps
+    prof = _one_step_profiler() if profile else None  # the real loop's last step, not a copy of it
     with tempfile.TemporaryDirectory() as tmp:
         def on_step(step: int, loss: float, rate: float) -> None:
             if device == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter())
+            if prof is not None and step == last - 1:
+                prof.start()
+            elif prof is not None and step == last:
+                prof.stop()
 
         state = train(CLIPS, Path(tmp) / "run", config, cfg, dev, on_step=on_step, precision=precision)
         timed = times[warmup:]
@@ -62,37 +68,16 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
                "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         if device == "cuda":
             row["peak GPU MB"] = torch.cuda.max_memory_allocated() / 2**20
-        if profile:
-            row["profile"] = profile_step(state, config, cfg, dev, precision)
+        if prof is not None:
+            row["profile"] = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
     return row
 
 
-def profile_step(state, config, cfg, device: torch.device, precision: str, top: int = 12) -> str:
-    """Self CPU time of the top ops in one full training step (forward, backward, Adam, EMA)."""
+def _one_step_profiler():
+    """A torch.profiler started and stopped by hand around one training step (CPU ops)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from diffwave.train import loss_weight, _ema_update
-    from diffwave.data import CropSampler
-    from diffwave.precision import use_bf16
-    from diffwave.sampling import forward_noise
-    from diffwave.schedule import training_schedule
-
-    sampler = CropSampler.from_folder(CLIPS, config.sample_rate, cfg.crop_samples(state.model))
-    abar = training_schedule(config).alpha_bars.float()
-    g = torch.Generator().manual_seed(0)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        x0 = sampler.batch(cfg.batch_size, g) * config.data_scale
-        t = torch.randint(0, config.num_steps, (cfg.batch_size,), generator=g)
-        noise = torch.randn(x0.shape, generator=g)
-        xt = forward_noise(x0, abar[t].unsqueeze(1), noise).to(device)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16(precision, device)):
-            pred = state.model(xt, t.to(device))
-        loss = ((pred.float() - noise.to(device)) * loss_weight(cfg.objective, abar[t]).unsqueeze(1).to(device)).abs().mean()
-        state.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        state.optimizer.step()
-        _ema_update(state.ema, state.model, cfg.ema_decay)
-    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
+    return profile(activities=[ProfilerActivity.CPU])
 
 
 def run_setting(args, config_name: str, device: str, precision: str, threads: int, profile: bool) -> dict:
