@@ -149,7 +149,7 @@ SEAM_TS = (20, 50, 100)
 SEAM_WINDOWS_S = ((0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.4))
 
 
-def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict]:
+def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0, clean_context: bool = False) -> list[dict]:
     """The cheapest diagnostic: can one network pass predict the continuation from the context?
 
     Each clip is cut at 5 s. Before the seam x_t = sqrt(abar) x0 + sqrt(1-abar) z as usual; after
@@ -158,6 +158,10 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict
     real continuation's RMS in SEAM_WINDOWS_S (a local denoiser gives ~0), and as SNR against
     the real first 0.1 s (0 dB: no better than predicting silence; energy that is noise scores
     below 0). Medians over clips.
+
+    ``clean_context``: the context is at training level 0 instead of t, and the network is told
+    so with a level map (t = 0 before the seam), as the ``forcing`` sampler feeds a model
+    trained with mixed levels.
     """
     import torch
 
@@ -177,7 +181,15 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict
         a = float(schedule.alpha_bars[t])
         xt = a**0.5 * known + (1 - a) ** 0.5 * torch.randn(x0.shape, generator=g)
         with torch.no_grad():
-            x0_hat = (xt - (1 - a) ** 0.5 * predict_eps(model, xt, schedule, t)) / a**0.5
+            if clean_context:
+                a0 = float(schedule.alpha_bars[0])
+                xt[:, :seam] = a0**0.5 * x0[:, :seam] + (1 - a0) ** 0.5 * torch.randn((len(x0), seam), generator=g)
+                levels = torch.full(x0.shape, float(t))
+                levels[:, :seam] = 0.0
+                eps = model(xt, levels)
+            else:
+                eps = predict_eps(model, xt, schedule, t)
+            x0_hat = (xt - (1 - a) ** 0.5 * eps) / a**0.5
         est, real = x0_hat[:, seam:].numpy(), x0[:, seam:].numpy()
         row = {"t": t}
         for lo, hi in SEAM_WINDOWS_S:

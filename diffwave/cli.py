@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import sys
@@ -41,6 +42,12 @@ def train_cmd(
     dilation_cycle: Optional[int] = typer.Option(None, help="Dilation cycle length (default 10)."),
     parameterization: Optional[str] = typer.Option(None, help="What the network predicts: eps or v (default eps)."),
     data_scale: Optional[float] = typer.Option(None, help="Gain on audio before diffusion (default 1.0)."),
+    mixed_levels: Optional[bool] = typer.Option(None, "--mixed-levels/--no-mixed-levels",
+                                                help="Train with mixed noise levels per window (diffusion forcing); "
+                                                     "enables --sampler forcing."),
+    mixed_fraction: float = typer.Option(0.5, help="With --mixed-levels: share of crops that get mixed levels."),
+    init: Optional[Path] = typer.Option(None, help="Start a new run from this model file's weights (fine-tune); "
+                                                   "its config is the run's unless options change it."),
     max_steps: int = typer.Option(100_000, help="Train until this many steps."),
     minutes: Optional[float] = typer.Option(None, help="Stop after this many minutes of wall-clock, saved."),
     crop_seconds: float = typer.Option(0.0, help="Crop length; 0 = 2x receptive field (>= 0.5 s)."),
@@ -61,14 +68,19 @@ def train_cmd(
     from .train import TrainConfig
 
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
-            "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale}
+            "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
+            "mixed_levels": mixed_levels}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
-        config = ModelConfig(**given) if given else None
+        base = ModelConfig()
+        if init is not None and given:
+            base = load_model(init).config  # options change the init model's config, not the default's
+        config = dataclasses.replace(base, **given) if given else None
     except ValueError as exc:
         raise UserError(str(exc)) from None
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
-                      objective=objective, max_steps=max_steps, save_every=save_every, seed=seed)
+                      objective=objective, max_steps=max_steps, save_every=save_every, seed=seed,
+                      init=str(init) if init is not None else "", mixed_fraction=mixed_fraction)
     with _StopCondition(minutes) as stop:
         _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb)
 

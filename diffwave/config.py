@@ -43,6 +43,10 @@ class ModelConfig:
     # Audio is multiplied by this before diffusion and divided after: it sets the signal level
     # against the noise schedule (piano at -20 dBFS RMS sits below 0 dB SNR for most steps at 1.0).
     data_scale: float = 1.0
+    # Trained with mixed noise levels in one window (diffusion forcing, Chen et al. 2024): the
+    # network takes a per-sample level map t [B, L], so a sampler may hand it clean context
+    # beside a noisy continuation. With one level everywhere it is an ordinary model.
+    mixed_levels: bool = False
 
     def __post_init__(self) -> None:
         for name, (kind, low, high) in LIMITS.items():
@@ -55,6 +59,8 @@ class ModelConfig:
                 raise ValueError(f"model config {name} must be in [{low:g}, {high:g}], got {value!r}")
         if not self.beta_start <= self.beta_end:
             raise ValueError(f"model config beta_end ({self.beta_end}) must not be below beta_start ({self.beta_start})")
+        if not isinstance(self.mixed_levels, bool):
+            raise ValueError(f"model config mixed_levels must be true or false, got {self.mixed_levels!r}")
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"model config parameterization must be one of {', '.join(PARAMETERIZATIONS)}, "
                              f"got {self.parameterization!r}")

@@ -65,8 +65,13 @@ class ResidualBlock(nn.Module):
         self.diffusion_projection = nn.Linear(HIDDEN_DIM, channels)
         self.output_projection = _conv1d(channels, 2 * channels, 1)
 
-    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = x + self.diffusion_projection(emb).unsqueeze(-1)
+    def forward(self, x: torch.Tensor, emb: torch.Tensor,
+                onehot: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``emb`` [B, 512] (one level per row), or [U, 512] per distinct level with ``onehot``
+        [B, U, L] marking each sample's level (a level map)."""
+        bias = self.diffusion_projection(emb)  # [B, C] or [U, C]
+        # a level map spreads U biases over L samples as a matmul: a gather's backward is a slow scatter
+        y = x + (bias.unsqueeze(-1) if onehot is None else torch.matmul(bias.t().to(onehot.dtype), onehot))
         gate, filt = torch.chunk(self.dilated_conv(y), 2, dim=1)
         y = self.output_projection(torch.sigmoid(gate) * torch.tanh(filt))
         residual, skip = torch.chunk(y, 2, dim=1)
@@ -74,7 +79,11 @@ class ResidualBlock(nn.Module):
 
 
 class DiffWave(nn.Module):
-    """Denoiser: forward(x_t [B, L], t [B]) -> eps estimate [B, L], whatever the parameterization.
+    """Denoiser: forward(x_t [B, L], t [B] or [B, L]) -> eps estimate [B, L], whatever the parameterization.
+
+    ``t`` [B] is one noise level per row (DDPM). ``t`` [B, L] is a level per sample, for models
+    trained with ``config.mixed_levels`` (diffusion forcing, Chen et al. 2024): each distinct
+    level gets its step embedding once, and every sample adds its own level's projection.
 
     With ``config.parameterization == "v"`` the last layer predicts v = sqrt(abar) eps -
     sqrt(1 - abar) x0 and forward converts it: eps = sqrt(abar) v + sqrt(1 - abar) x_t
@@ -130,7 +139,7 @@ class DiffWave(nn.Module):
         return (self.receptive_field - 1) // 2
 
     def sqrt_alpha_bar_at(self, t: torch.Tensor) -> torch.Tensor:
-        """sqrt(abar_t) [B] for integer or fractional training steps t [B]."""
+        """sqrt(abar_t), shaped like t, for integer or fractional training steps t."""
         table = self.sqrt_alpha_bar
         if not torch.is_floating_point(t):
             return table[t]
@@ -143,16 +152,21 @@ class DiffWave(nn.Module):
         out = self.network(audio, t)
         if self.config.parameterization == "eps":
             return out
-        a = self.sqrt_alpha_bar_at(t).unsqueeze(1)  # [B, 1]
+        a = self.sqrt_alpha_bar_at(t)
+        a = a.unsqueeze(1) if a.dim() == 1 else a  # [B, 1] or [B, L]
         return a * out.float() + (1.0 - a * a).sqrt() * audio
 
     def network(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The raw network output [B, L] in the config's parameterization."""
         x = F.relu(self.input_projection(audio.unsqueeze(1)))  # [B, C, L]
-        emb = self.diffusion_embedding(t)  # [B, 512]
+        onehot = None
+        if t.dim() == 2:  # a level map: embed each distinct level once
+            t, index = torch.unique(t, return_inverse=True)  # [U], [B, L]
+            onehot = F.one_hot(index, len(t)).transpose(1, 2).to(x.dtype)  # [B, U, L]
+        emb = self.diffusion_embedding(t)  # [B or U, 512]
         skip = torch.zeros_like(x)
         for layer in self.residual_layers:
-            x, s = layer(x, emb)
+            x, s = layer(x, emb, onehot)
             skip = skip + s
         x = skip / math.sqrt(len(self.residual_layers))
         x = F.relu(self.skip_projection(x))

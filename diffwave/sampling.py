@@ -22,7 +22,7 @@ import torch
 
 from .schedule import Schedule
 
-Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x [B, L], t [B]) -> eps [B, L]
+Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x [B, L], t [B] or [B, L]) -> eps [B, L]
 
 
 def initial_x(noise: torch.Tensor, schedule: Schedule) -> torch.Tensor:
@@ -51,7 +51,12 @@ def reverse_step(
     model: Denoiser, x: torch.Tensor, schedule: Schedule, n: int, generator: torch.Generator
 ) -> torch.Tensor:
     """One ancestral step x_n -> x_{n-1} (DDPM eq. 11, formula in :mod:`diffwave.schedule`)."""
-    eps = predict_eps(model, x, schedule, n)
+    return step_from_eps(x, predict_eps(model, x, schedule, n), schedule, n, generator)
+
+
+def step_from_eps(x: torch.Tensor, eps: torch.Tensor, schedule: Schedule, n: int,
+                  generator: torch.Generator) -> torch.Tensor:
+    """x_{n-1} [B, L] from x_n and an eps estimate [B, L] (DDPM eq. 11)."""
     beta, alpha, abar = float(schedule.betas[n]), float(schedule.alphas[n]), float(schedule.alpha_bars[n])
     mean = (x - beta / (1.0 - abar) ** 0.5 * eps) / alpha**0.5
     sigma = schedule.sigma(n)

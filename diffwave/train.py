@@ -23,10 +23,11 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
-from .checkpoint import save_model
+from .checkpoint import load_model, save_model
 from .config import ModelConfig
 from .data import CropSampler, step_generator
 from .errors import UserError, require_own_folder
+from .levels import level_maps
 from .model import DiffWave
 from .precision import use_bf16
 from .runlog import plot_loss, truncate_after, write_rows
@@ -59,6 +60,8 @@ class TrainConfig:
     ema_decay: float = 0.999
     grad_clip: float = 1.0
     seed: int = 0
+    init: str = ""  # model file whose weights start a new run (fine-tuning); "" = random init
+    mixed_fraction: float = 0.5  # share of rows with mixed levels, for config.mixed_levels models (diffwave.levels)
 
     def __post_init__(self) -> None:
         if self.loss not in ("l1", "l2"):
@@ -70,6 +73,8 @@ class TrainConfig:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise UserError("--learning-rate must be a positive number")
+        if not 0.0 <= self.mixed_fraction <= 1.0:
+            raise UserError(f"--mixed-fraction must be in [0, 1], got {self.mixed_fraction}")
         if not math.isfinite(self.crop_seconds) or self.crop_seconds < 0:
             raise UserError("--crop-seconds must be a non-negative number")
 
@@ -196,10 +201,14 @@ def train(
         if keep != saved_train:
             raise UserError(f"{run_dir} was started with different training options; use a new --out folder")
     else:
-        config = config or ModelConfig()
+        start = _init_model(train_cfg.init, config) if train_cfg.init else None
+        config = config or (start.config if start is not None else ModelConfig())
         if rank == 0:
             _claim_run_dir(run_dir)
         state = new_state(config, train_cfg, device)
+        if start is not None:
+            state.model.load_state_dict(start.state_dict())
+            state.ema.load_state_dict(start.state_dict())
     elapsed_before = 0.0  # wall-clock of earlier sessions of this run, so the log is cumulative
     if rank == 0:
         previous = truncate_after(run_dir / "log.csv", state.step)
@@ -220,8 +229,11 @@ def train(
         x0 = sampler.batch(train_cfg.batch_size, g) * config.data_scale
         t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g)
         noise = torch.randn(x0.shape, generator=g)
-        xt = forward_noise(x0, abar[t].unsqueeze(1), noise).to(device)
-        weight = loss_weight(train_cfg.objective, abar[t]).unsqueeze(1).to(device)  # [B, 1]
+        if config.mixed_levels:  # drawn after the ordinary draws: a plain run's randomness is unchanged
+            t = level_maps(t, x0.shape[1], train_cfg.mixed_fraction, g)  # [B, L]
+        a = abar[t] if t.dim() == 2 else abar[t].unsqueeze(1)  # [B, L] or [B, 1]
+        xt = forward_noise(x0, a, noise).to(device)
+        weight = loss_weight(train_cfg.objective, a).to(device)
         t, noise = t.to(device), noise.to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(xt, t)
@@ -260,6 +272,20 @@ def train(
         if stop:
             break
     return state
+
+
+def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
+    """The model a new run starts from; its config must be the run's, up to ``mixed_levels``
+    (fine-tuning an ordinary model into one that takes level maps is the point of that switch)."""
+    start = load_model(path)
+    if config is not None:
+        want = dataclasses.asdict(dataclasses.replace(config, mixed_levels=start.config.mixed_levels))
+        have = dataclasses.asdict(start.config)
+        for name, value in want.items():
+            if have[name] != value:
+                raise UserError(f"--init model has {name}={have[name]!r} but the run asks for {value!r}; "
+                                f"leave that option out to take the model's")
+    return start
 
 
 def _agree(flag: bool, world: int, device: torch.device) -> bool:

@@ -27,7 +27,7 @@ from diffwave.pretrained import default_model_path
 from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
-from .samplers import SAMPLERS, Sampler, check_knobs
+from .samplers import SAMPLERS, Sampler, check_knobs, check_model
 from .seam import residual_fade
 
 DEFAULT_SAMPLER = "lambda"
@@ -126,6 +126,7 @@ class Extender:
                 raise UserError(f"betas must be a list of values in (0, 1): {exc}") from None
         try:
             check_knobs(sampler, len(schedule), options)
+            check_model(sampler, self.model.config)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         plan = plan_frames(self.model, context, new, crop=crop)

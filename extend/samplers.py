@@ -2,7 +2,8 @@
 
 Every sampler is ``f(model, noise, known, mask, schedule, generator, callback=None, **knobs)``:
 
-- ``model(x [B, L], t [B]) -> eps [B, L]``: the denoiser (a DiffWave, or any stand-in).
+- ``model(x [B, L], t [B]) -> eps [B, L]``: the denoiser (a DiffWave, or any stand-in). A
+  sampler registered with ``requires="mixed_levels"`` also passes a level map t [B, L].
 - ``noise [B, L]``: standard-normal initial noise; x_T is built from it, so samplers given
   the same noise start from the identical x_T (the paper's fairness protocol).
 - ``known [B, L]``: the known audio (anything where ``mask`` is 0).
@@ -24,7 +25,7 @@ from typing import Callable, Optional
 
 import torch
 
-from diffwave.sampling import Denoiser, forward_noise, initial_x, renoise_step, reverse_step
+from diffwave.sampling import Denoiser, forward_noise, initial_x, renoise_step, reverse_step, step_from_eps
 from diffwave.schedule import Schedule
 
 from .schedules import default_jump_length, lambda_schedule, repaint_schedule
@@ -34,6 +35,7 @@ Sampler = Callable[..., torch.Tensor]
 SAMPLERS: dict[str, Sampler] = {}
 KnobCheck = Callable[..., None]  # (steps, **knobs) -> None, ValueError naming the bad knob
 CHECKS: dict[str, KnobCheck] = {}
+REQUIRES: dict[str, str] = {}  # sampler -> ModelConfig flag the model must have
 
 
 SHARED = ("model", "noise", "known", "mask", "schedule", "generator", "callback")
@@ -44,11 +46,12 @@ def sampler_knobs(fn: Sampler) -> tuple[str, ...]:
     return tuple(inspect.signature(fn).parameters)[len(SHARED):]
 
 
-def register(name: str, check: KnobCheck | None = None) -> Callable[[Sampler], Sampler]:
+def register(name: str, check: KnobCheck | None = None, requires: str | None = None) -> Callable[[Sampler], Sampler]:
     """Decorator adding a sampler to SAMPLERS; refuses one that breaks the shared signature.
 
     ``check(steps, **knobs)`` validates the sampler's knobs for an S-step schedule before any
-    compute, raising ValueError with a one-line reason.
+    compute, raising ValueError with a one-line reason. ``requires`` names a boolean
+    :class:`diffwave.config.ModelConfig` field the model must have set (:func:`check_model`).
     """
 
     def add(fn: Sampler) -> Sampler:
@@ -58,6 +61,8 @@ def register(name: str, check: KnobCheck | None = None) -> Callable[[Sampler], S
         SAMPLERS[name] = fn
         if check is not None:
             CHECKS[name] = check
+        if requires is not None:
+            REQUIRES[name] = requires
         return fn
 
     return add
@@ -71,6 +76,13 @@ def check_knobs(name: str, steps: int, knobs: dict) -> None:
         raise ValueError(f"sampler {name!r} has no option {extra[0]!r}" + (f" (it takes {', '.join(sorted(takes))})" if takes else ""))
     if name in CHECKS:
         CHECKS[name](steps, **knobs)
+
+
+def check_model(name: str, config) -> None:
+    """Refuse a model that lacks what sampler ``name`` needs (ValueError, one line)."""
+    need = REQUIRES.get(name)
+    if need is not None and not getattr(config, need, False):
+        raise ValueError(f"sampler {name!r} needs a model trained with --{need.replace('_', '-')}; this one was not")
 
 
 def start(noise: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, schedule: Schedule) -> torch.Tensor:
@@ -155,4 +167,26 @@ def repaint(model: Denoiser, noise, known, mask, schedule: Schedule, generator, 
         if callback is not None:
             callback({"i": i, "n": n, "x": x})
         i += 1
+    return x
+
+
+@register("forcing", requires="mixed_levels")
+@torch.no_grad()
+def forcing(model: Denoiser, noise, known, mask, schedule: Schedule, generator, callback: Callback = None) -> torch.Tensor:
+    """Clean-context sampling (diffusion forcing, Chen et al. 2024) for models trained with mixed
+    levels. Every pass sees the known region at the schedule's cleanest level (a fresh draw of
+    q(x | known) at abar_0, labelled t = model_steps[0]) beside the generated region at level n,
+    through a level map t [B, L]; the generated region takes the DDPM step (eq. 11). With an
+    exact denoiser this samples p(new | known) up to that level's noise, with no guidance
+    and no resampling. NFE = S.
+    """
+    x = start(noise, known, mask, schedule)
+    abar0, t0 = float(schedule.alpha_bars[0]), float(schedule.model_steps[0])
+    mask = torch.broadcast_to(mask, x.shape)
+    for i, n in enumerate(reversed(range(len(schedule)))):
+        x_in = mask * noised_known(known, abar0, generator) + (1.0 - mask) * x
+        t = (mask * t0 + (1.0 - mask) * float(schedule.model_steps[n])).to(x.dtype)  # [B, L]
+        x = mask * known + (1.0 - mask) * step_from_eps(x, model(x_in, t), schedule, n, generator)
+        if callback is not None:
+            callback({"i": i, "n": n, "x": x})
     return x

@@ -69,6 +69,21 @@ def test_each_sampler_by_name(song, model, capsys, tmp_path):
         assert code == 0 and out.exists(), err
 
 
+def test_forcing_needs_a_model_trained_with_mixed_levels(song, model, capsys, tmp_path):
+    """--sampler forcing runs on a mixed-level model and is one line, nothing written, on another."""
+    from dataclasses import replace
+
+    from .conftest import TINY
+
+    _fails([song, "-s", "0.1", "--sampler", "forcing", "--model", model, *FAST], capsys,
+           "needs a model trained with --mixed-levels", tmp_path)
+    mixed = tmp_path / "mixed.safetensors"
+    save_model(mixed, tiny_model(config=replace(TINY, mixed_levels=True)))
+    out = tmp_path / "forced.wav"
+    code, err = _run([song, "-s", "0.1", "--sampler", "forcing", "--model", mixed, "-o", out, *FAST], capsys)
+    assert code == 0 and out.exists(), err
+
+
 def test_seconds_shorter_than_one_sample_is_one_line(song, model, capsys, tmp_path):
     """--seconds 1e-6 is refused in one line by extend and by diffwave sample, with nothing written."""
     from diffwave.cli import app as diffwave_app

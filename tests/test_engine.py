@@ -18,7 +18,11 @@ RATE = 8000
 
 @pytest.fixture
 def ex():
-    return Extender(tiny_model())
+    from dataclasses import replace
+
+    from .conftest import TINY
+
+    return Extender(tiny_model(config=replace(TINY, mixed_levels=True)))  # runs every sampler, forcing too
 
 
 FAST = dict(steps=6, new=0.1, context=0.5)

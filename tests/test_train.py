@@ -284,3 +284,38 @@ def test_a_state_in_parts_resumes_exactly_and_replaces_its_old_parts(wav_dir, tm
         load_state(run, CPU)
     with pytest.raises(UserError, match="--state-mb"):
         train(wav_dir, tmp_path / "c", TINY, _cfg(max_steps=2), CPU, state_mb=0.0)
+
+
+def test_fine_tune_a_model_into_mixed_levels_and_resume_exactly(wav_dir, tmp_path, capsys):
+    """--init starts from a model's weights; --mixed-levels trains on level maps; the same command resumes
+    exactly; an --init whose architecture the options contradict is one line."""
+    from dataclasses import replace
+
+    from diffwave.checkpoint import load_model, save_model
+
+    from .conftest import tiny_model
+
+    start = tmp_path / "start.safetensors"
+    save_model(start, tiny_model())
+    common = ["--init", str(start), "--mixed-levels", "--crop-seconds", "0.25", "--batch-size", "4", "--seed", "3",
+              "--save-every", "4", "--device", "cpu"]
+    args = ["train", str(wav_dir), "--out", str(tmp_path / "b"), "--max-steps", "4", *common]
+    assert run_app(app, args) == 0
+    state, config, cfg = load_state(tmp_path / "b", CPU)
+    assert config == replace(TINY, mixed_levels=True) and cfg.init == str(start) and state.step == 4
+    assert run_app(app, args[:args.index("--max-steps")] + ["--max-steps", "8", *common]) == 0
+    assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "a"), "--max-steps", "8", *common]) == 0
+    a, b = load_state(tmp_path / "a", CPU)[0], load_state(tmp_path / "b", CPU)[0]
+    for (k, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), k
+    moved = sum(float((p.detach() - q).abs().sum()) for p, q in zip(a.model.parameters(), load_model(start).parameters()))
+    assert moved > 0
+    # the level maps reached the loss: the same run without mixed levels ends elsewhere
+    assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "c"), "--max-steps", "8",
+                         *[c for c in common if c != "--mixed-levels"]]) == 0
+    c = load_state(tmp_path / "c", CPU)[0]
+    assert not torch.allclose(a.model.output_projection.weight, c.model.output_projection.weight)
+    capsys.readouterr()
+    assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "d"), "--channels", "8", *common]) == 1
+    err = capsys.readouterr().err
+    assert "--init model has residual_channels=4 but the run asks for 8" in err and not (tmp_path / "d").exists()
