@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffwave.audio import load_mono
 from diffwave.checkpoint import load_model
 from diffwave.config import ModelConfig
-from diffwave.errors import UserError
+from diffwave.io.audio import load_mono
+from diffwave.io.errors import UserError
 from diffwave.model import DiffWave
 from diffwave.pretrained import default_model_path
 
@@ -28,11 +28,11 @@ def run_script(main) -> None:
     ``error:`` line and exit status 1, not a traceback.
 
     Process-wide settings belong here, not in library code: the Agg backend for figures, and
-    glibc keeping freed activation buffers (:mod:`diffwave.allocator`), as the CLIs do.
+    glibc keeping freed activation buffers (:mod:`diffwave.runtime.allocator`), as the CLIs do.
     """
     import matplotlib
 
-    from diffwave.allocator import retain_freed_memory
+    from diffwave.runtime.allocator import retain_freed_memory
 
     matplotlib.use("Agg")
     retain_freed_memory()

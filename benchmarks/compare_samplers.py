@@ -20,12 +20,11 @@ import numpy as np
 from diffwave.schedule import make_schedule
 from extend import Extender
 from extend.frames import run_frames
-from extend.samplers import SAMPLERS
+from extend.samplers import usable
 
 from . import crepe, plots
-from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
-                     table, timed, write_json)
-from .metrics import (click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin)
+from .common import CallCounter, add_engine_args, clips, machine, pick_model, run_script, table, timed, write_json
+from .metrics import click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin
 
 VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
 
@@ -64,6 +63,7 @@ def run(args) -> dict:
     pieces = clips(args.clips, rate, args.limit)
     n_prompt, n_gen = int(args.prompt * rate), int(args.generate * rate)
     counter = CallCounter(model)
+    args.samplers = args.samplers or usable(model.config)
     per = {name: {"ks": [], "cost": [], "nfe": [], "scores": [], "generated": []} for name in args.samplers}
     snapshots, tracks = {}, {}
     for ci, (clip_name, audio) in enumerate(pieces):
@@ -191,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--generate", type=float, default=3.0)
     p.add_argument("--limit", type=int, default=None, help="use the first N clips")
     p.add_argument("--crepe", default="tiny", choices=["tiny", "full"])
-    p.add_argument("--samplers", nargs="+", default=sorted(SAMPLERS))
+    p.add_argument("--samplers", nargs="+", default=None, help="default: every sampler the model can run")
     p.add_argument("--skip-memory", action="store_true")
     return p
 

@@ -21,16 +21,15 @@ the public API (:class:`extend.Extender`) and the new second is scored against t
 from __future__ import annotations
 
 import argparse
-import os
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import crepe
-from .common import (add_engine_args, clips, machine, pick_model, replace_section, run_script, table,
-                     timed, write_json)
+from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, timed, write_json
 from .metrics import spectral_centroid, yin
 
 PROMPT_S = 5.0

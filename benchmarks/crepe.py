@@ -49,7 +49,7 @@ def load_torchcrepe():
 
 def _tensor(audio: np.ndarray, rate: int) -> torch.Tensor:
     if rate != CREPE_RATE:
-        from diffwave.audio import resample
+        from diffwave.io.audio import resample
 
         audio = resample(np.asarray(audio, dtype=np.float64), rate, CREPE_RATE)
     return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]

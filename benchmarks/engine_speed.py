@@ -18,8 +18,7 @@ import torch
 from extend import Extender
 from extend.frames import run_frames
 
-from .common import (CallCounter, add_engine_args, clips, machine, pick_model, run_script,
-                     table, timed, write_json)
+from .common import CallCounter, add_engine_args, clips, machine, pick_model, run_script, table, timed, write_json
 from .metrics import click_score, ks, seam_flux_ratio
 
 

@@ -20,9 +20,9 @@ import torch
 
 from diffwave.checkpoint import read_metadata
 from diffwave.pretrained import DEFAULT_MODEL
-from diffwave.runlog import plot_loss, read_rows
 from diffwave.sampling import forward_noise, generate, predict_eps
 from diffwave.schedule import make_schedule, training_schedule
+from diffwave.training.runlog import plot_loss, read_rows
 
 from . import crepe, plots
 from .common import clips, machine, pick_model, replace_section, run_script, table, timed, write_json

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from diffwave.checkpoint import load_model, read_metadata
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
 
 from .common import clips, machine, replace_section, run_script, table, write_json
 from .model_card import add_measure_args, describe, measure

@@ -21,9 +21,8 @@ from pathlib import Path
 import torch
 
 from diffwave.config import ModelConfig
-from diffwave.train import TrainConfig
-
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
+from diffwave.training.config import TrainConfig
 
 from .common import machine, replace_section, run_script, table, write_json
 
@@ -52,7 +51,7 @@ RECIPES = {r.name: r for r in (
 
 
 class CpuBudget:
-    """should_stop for diffwave.train: True once this process used ``seconds`` of CPU since the first call."""
+    """should_stop for diffwave.training.loop.train: True once this process used ``seconds`` of CPU since the first call."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -68,7 +67,7 @@ class CpuBudget:
 
 
 def train_recipe(recipe: Recipe, data: Path, runs: Path, cpu_minutes: float, threads: int) -> dict:
-    from diffwave.train import train
+    from diffwave.training.loop import train
 
     torch.set_num_threads(threads)
     budget = CpuBudget(60.0 * cpu_minutes)
@@ -112,8 +111,8 @@ COLUMNS = ["recipe", "steps", "CPU min", "train loss", "x0-SNR t=20", "x0-SNR t=
 def score_runs(runs: Path, names: list[str], include_bundled: bool) -> list[dict]:
     from diffwave.checkpoint import read_metadata
     from diffwave.pretrained import default_model_path
-    from diffwave.runlog import read_rows
-    from diffwave.train import ema_model
+    from diffwave.training.runlog import read_rows
+    from diffwave.training.state import ema_model
 
     from .common import pick_model
 

@@ -1,7 +1,7 @@
 """Training speed: steps/s and audio-seconds/s per model config, device, precision and thread count.
 
 Every setting runs in a fresh process (so its peak memory is its own) through the real
-training loop (:func:`diffwave.train.train`) on the bundled example clips: a few warm-up
+training loop (:func:`diffwave.training.loop.train`) on the bundled example clips: a few warm-up
 steps, then timed steps. It also profiles one step (torch.profiler), the host-side evidence
 of where a step's time goes.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
 
 from .common import CLIPS, machine, replace_section, run_script, table, write_json
 
@@ -39,7 +39,8 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
                 profile: bool) -> dict:
     """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``."""
     from diffwave.config import ModelConfig
-    from diffwave.train import TrainConfig, train
+    from diffwave.training.config import TrainConfig
+    from diffwave.training.loop import train
 
     torch.set_num_threads(threads)
     arch, opts = CONFIGS[config_name]
@@ -99,7 +100,7 @@ PARITY_WINDOW = 250
 def parity(fp32_run: Path, bf16_run: Path, start: int) -> dict:
     """Loss of two runs resumed from one state at step ``start`` (same batches and noise), in
     windows of PARITY_WINDOW steps, and each run's training speed after ``start``."""
-    from diffwave.runlog import read_rows
+    from diffwave.training.runlog import read_rows
 
     logs = {"fp32": read_rows(fp32_run / "log.csv"), "bf16": read_rows(bf16_run / "log.csv")}
     end = min(max(r["step"] for r in rows) for rows in logs.values())

@@ -19,9 +19,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .audio import atomic_path
 from .config import ModelConfig
-from .errors import UserError, require_file
+from .io.errors import UserError, require_file
+from .io.outputs import atomic_path
 from .model import DiffWave
 
 FORMAT = "diffwave-extend/1"

@@ -17,14 +17,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .audio import check_audio_output, check_output, duration_ok, write_audio
 from .checkpoint import load_model
-from .allocator import retain_freed_memory
-from .cli_util import run_app
 from .config import ModelConfig
-from .devices import resolve_device
-from .errors import UserError
+from .io.audio import write_audio
+from .io.cli_util import run_app
+from .io.errors import UserError
+from .io.numbers import duration_ok
+from .io.outputs import check_audio_output, check_output
 from .pretrained import default_model_path
+from .runtime.allocator import retain_freed_memory
+from .runtime.devices import resolve_device
 from .sampling import generate
 from .schedule import make_schedule
 
@@ -65,7 +67,7 @@ def train_cmd(
 
     Ends at --max-steps, after --minutes, or on SIGTERM: each saves the state and exits 0.
     """
-    from .train import TrainConfig
+    from .training.config import TrainConfig
 
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
             "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
@@ -87,9 +89,10 @@ def train_cmd(
 
 def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,
                          stop: "_StopCondition", max_steps: int, state_mb: Optional[float]) -> None:
-    from .train import train
+    from .training.distributed import init_distributed
+    from .training.loop import train
 
-    dev, rank = _init_distributed(resolve_device(device))
+    dev, rank = init_distributed(resolve_device(device))
     if rank != 0:
         train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop, state_mb=state_mb)
         return
@@ -141,21 +144,6 @@ class _StopCondition:
         return self.signalled or (self.deadline is not None and time.monotonic() >= self.deadline)
 
 
-def _init_distributed(device: torch.device) -> tuple[torch.device, int]:
-    """Under torchrun (WORLD_SIZE > 1) join the process group; one GPU per local rank."""
-    import os
-
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return device, 0
-    if device.type == "cuda":
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        device = torch.device("cuda", local)
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return device, dist.get_rank()
-
 
 @app.command("export")
 def export_cmd(
@@ -164,7 +152,7 @@ def export_cmd(
     force: bool = typer.Option(False, help="Overwrite an existing output file."),
 ) -> None:
     """Write a run's EMA weights as an inference model."""
-    from .train import export
+    from .training.state import export
 
     check_output(out, force)
     model = export(run_dir, out, replace=force)
@@ -224,7 +212,7 @@ def corpus_cmd(
     jobs: int = typer.Option(2, help="Parallel render processes."),
 ) -> None:
     """Render music21's corpus to piano audio with FluidSynth (offline)."""
-    from .corpus import build_corpus
+    from .training.corpus import build_corpus
 
     build_corpus(out_dir, hours=hours, sample_rate=sample_rate, seed=seed, limit=limit, jobs=jobs)
 
@@ -240,7 +228,7 @@ def shards_cmd(
 ) -> None:
     """Pack training audio into compact Ogg Vorbis shards that 'diffwave train' reads directly."""
     from .schedule import training_betas
-    from .shards import pack_folder
+    from .training.shards import pack_folder
 
     smallest = float(training_betas(ModelConfig()).min()) ** 0.5
     m = pack_folder(data_dir, out_dir, sample_rate, shard_mb=shard_mb, quality=quality, smallest_noise=smallest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UserError
+from .io.errors import UserError
 
 DEFAULT_MODEL = Path(__file__).parent / "assets" / "piano-default.safetensors"
 

@@ -66,6 +66,12 @@ def step_from_eps(x: torch.Tensor, eps: torch.Tensor, schedule: Schedule, n: int
     return mean + sigma * z
 
 
+def x0_estimate(x: torch.Tensor, eps: torch.Tensor, schedule: Schedule, n: int) -> torch.Tensor:
+    """The denoiser's clean estimate at level n: (x_n - sqrt(1 - abar_n) eps) / sqrt(abar_n)   (DDPM eq. 15). [B, L]"""
+    abar = float(schedule.alpha_bars[n])
+    return (x - (1.0 - abar) ** 0.5 * eps) / abar**0.5
+
+
 def renoise_step(x: torch.Tensor, schedule: Schedule, n: int, generator: torch.Generator) -> torch.Tensor:
     """One forward step x_{n-1} -> x_n: sqrt(alpha_n) x + sqrt(beta_n) z   (DDPM eq. 2)."""
     z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -83,7 +89,9 @@ def generate(
     """Unconditional ancestral sampling from standard-normal ``noise`` [B, L] -> audio [B, L]."""
     x = initial_x(noise, schedule)
     for i, n in enumerate(reversed(range(len(schedule)))):
-        x = reverse_step(model, x, schedule, n, generator)
+        eps = predict_eps(model, x, schedule, n)
+        x_next = step_from_eps(x, eps, schedule, n, generator)
         if callback is not None:
-            callback({"i": i, "n": n, "x": x})
+            callback({"i": i, "n": n, "x": x_next, "x0": x0_estimate(x, eps, schedule, n)})
+        x = x_next
     return x

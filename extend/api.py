@@ -16,14 +16,15 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from diffwave.allocator import retain_freed_memory
-from diffwave.audio import duration_ok, is_integer, is_number, model_input, rate_ok, resample, validate
 from diffwave.checkpoint import load_model
-from diffwave.devices import resolve_device
-from diffwave.errors import UserError
+from diffwave.io.audio import model_input, resample, validate
+from diffwave.io.errors import UserError
+from diffwave.io.numbers import duration_ok, is_integer, is_number, rate_ok
 from diffwave.model import DiffWave
-from diffwave.precision import for_precision, use_bf16
 from diffwave.pretrained import default_model_path
+from diffwave.runtime.allocator import retain_freed_memory
+from diffwave.runtime.devices import resolve_device
+from diffwave.runtime.precision import for_precision, use_bf16
 from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
@@ -75,7 +76,7 @@ class Extender:
     """Holds one model; ``extend`` and ``stream`` can be called any number of times.
 
     ``retain_memory=True`` tells glibc to keep freed activation buffers in the process
-    (:mod:`diffwave.allocator`), which made CPU extension 1.45x faster here; the ``extend``
+    (:mod:`diffwave.runtime.allocator`), which made CPU extension 1.45x faster here; the ``extend``
     command does. The setting is process-wide: from then on the whole process, not just this
     object, keeps its peak heap instead of returning freed memory to the OS, so it is opt-in
     (leave it off in a long-lived server that must give memory back).
@@ -104,7 +105,7 @@ class Extender:
         a fractional training step (:func:`diffwave.schedule.fast_schedule`).
 
         ``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16"
-        (:mod:`diffwave.precision`; on this CPU bf16 made each pass 1.56x faster).
+        (:mod:`diffwave.runtime.precision`; on this CPU bf16 made each pass 1.56x faster).
         """
         fn = check_sampler(sampler)
         use_bf16(precision, next(self.model.parameters()).device)

@@ -1,4 +1,5 @@
-"""``extend INPUT --seconds S --sampler {naive,repaint,lambda}``: continue an audio file."""
+"""``extend INPUT --seconds S --sampler NAME``: continue an audio file (option parsing and a
+progress bar around :func:`extend.files.extend_file`)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,27 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import soundfile as sf
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from diffwave.allocator import retain_freed_memory
-from diffwave.audio import check_audio_output, duration_ok, read_audio, write_audio
-from diffwave.cli_util import run_app, warn
-from diffwave.errors import UserError
+from diffwave.io.cli_util import run_app, warn
+from diffwave.io.errors import UserError
+from diffwave.runtime.allocator import retain_freed_memory
 
-from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_PRECISION, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS, Extender, check_sampler
+from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_PRECISION, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS
+from .files import extend_file
+from .samplers import SAMPLERS
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-
-def default_output(source: Path) -> Path:
-    return source.with_name(f"{source.stem}_extended.wav")
 
 
 @app.command()
 def extend(
     input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
     seconds: float = typer.Option(..., "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
-    sampler: str = typer.Option(DEFAULT_SAMPLER, help="Inpainting sampler: lambda, naive or repaint."),
+    sampler: str = typer.Option(DEFAULT_SAMPLER, help=f"Inpainting sampler: {', '.join(sorted(SAMPLERS))} (forcing needs a model trained with --mixed-levels)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),
     model: Optional[Path] = typer.Option(None, help="Model file (.safetensors or reference .pt) (default: the bundled piano model)."),
     steps: Optional[int] = typer.Option(None, help=f"Reverse steps per frame, respaced (default {DEFAULT_STEPS}); the model's T for the full schedule."),
@@ -40,43 +39,40 @@ def extend(
     precision: str = typer.Option(DEFAULT_PRECISION, help="auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16 (faster on CPUs with bf16 units)."),
     jump_length: Optional[int] = typer.Option(None, help="repaint: jump length j (default 10, or steps // 5 when smaller)."),
     resample: Optional[int] = typer.Option(None, help="repaint: resample count r (default 10)."),
+    eta: Optional[float] = typer.Option(None, help="ddim: 0 deterministic (default) to 1 (DDPM's variance)."),
+    weight: Optional[float] = typer.Option(None, help="guidance: reconstruction-guidance weight w (default 2)."),
     only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
-    seconds = duration_ok(seconds, MAX_SECONDS)
-    check_sampler(sampler)  # before reading input or loading the model
     if steps is not None and fast_schedule is not None:
         raise UserError("give --steps or --fast-schedule, not both")
     betas = None if fast_schedule is None else _parse_betas(fast_schedule)
-    audio = read_audio(input, warn=warn)  # first: a directory such as "." has no name to derive an output from
-    duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
-    target = out if out is not None else default_output(input)
-    if target.exists() and target.resolve() == input.resolve():
-        raise UserError(f"output would overwrite the input file: {target}")
-    check_audio_output(target, force, keep=audio.subtype)
-    extender = Extender(model, device=device)
-    given = {"jump_length": jump_length, "resample": resample}
-    options = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
-    job_options = dict(sampler=sampler, steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new,
-                       seed=seed, crop=crop, precision=precision, betas=betas, **options)
-    extender.job(**job_options)  # validate before any compute
+    given = {"jump_length": jump_length, "resample": resample, "eta": eta, "weight": weight}
+    knobs = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
     console = Console(stderr=True)
-    with Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task("extend", total=None)  # the engine reports the frame count per frame
+    bar = Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+    task = bar.add_task("extend", total=None)  # the engine reports the frame count per frame
 
-        def on_frame(index: int, count: int | None, chunk) -> None:
-            bar.update(task, completed=index + 1, total=count)
-            if not console.is_terminal:
-                print(f"frame {index + 1}/{count}", file=sys.stderr, flush=True)
+    def on_frame(index: int, count: int | None, chunk) -> None:
+        if index == 0:
+            bar.start()  # only once every check has passed: a refused request prints one line
+        bar.update(task, completed=index + 1, total=count)
+        if not console.is_terminal:
+            print(f"frame {index + 1}/{count}", file=sys.stderr, flush=True)
 
-        result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
-    samples = result[audio.frames :] if only_new else result
-    write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
-    print(f"wrote {target} ({samples.shape[0] / audio.sample_rate:.2f} s, {audio.sample_rate} Hz, "
-          f"{samples.shape[1]} ch{', new audio only' if only_new else ''})")
+    try:
+        target = extend_file(input, seconds, out=out, model=model, device=device, force=force, only_new=only_new,
+                             on_frame=on_frame, warn=warn, sampler=sampler,
+                             steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new, seed=seed,
+                             crop=crop, precision=precision, betas=betas, **knobs)
+    finally:
+        bar.stop()
+    info = sf.info(str(target))
+    print(f"wrote {target} ({info.frames / info.samplerate:.2f} s, {info.samplerate} Hz, "
+          f"{info.channels} ch{', new audio only' if only_new else ''})")
 
 
 def _parse_betas(text: str) -> list[float]:

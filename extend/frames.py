@@ -21,8 +21,8 @@ import torch
 from diffwave.model import DiffWave
 from diffwave.schedule import Schedule
 
-from .seam import residual_fade
 from .samplers import Sampler
+from .seam import residual_fade
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 CHURN = """
 import resource, sys, torch
-from diffwave.allocator import retain_freed_memory
+from diffwave.runtime.allocator import retain_freed_memory
 from diffwave.config import ModelConfig
 from diffwave.model import DiffWave
 if sys.argv[1] == "1":

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from diffwave.checkpoint import load_model, save_model
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
 
 
 def test_safetensors_round_trip_is_bit_exact(tmp_path, tiny):
@@ -78,8 +78,8 @@ def test_mismatched_weights_name_the_first_problem(tmp_path, tiny):
     """Shape and key mismatches are errors that name the offending weight."""
     path = tmp_path / "m.safetensors"
     save_model(path, tiny)
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
@@ -136,7 +136,7 @@ def test_a_forged_large_config_costs_little_memory_and_time(tmp_path, tiny):
     import sys
 
     path = _forged(tmp_path / "big.safetensors", tiny, residual_channels=512, residual_layers=64)
-    code = ("import resource, time, torch; from diffwave.checkpoint import load_model; from diffwave.errors import UserError\n"
+    code = ("import resource, time, torch; from diffwave.checkpoint import load_model; from diffwave.io.errors import UserError\n"
             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; t = time.perf_counter()\n"
             f"try:\n    load_model({str(path)!r})\nexcept UserError:\n    pass\n"
             "print(time.perf_counter() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 
 from diffwave.checkpoint import save_model
-from diffwave.cli_util import run_app
+from diffwave.io.cli_util import run_app
 from extend.cli import app
 
 from .conftest import piano_like, tiny_model
@@ -61,10 +61,11 @@ def test_happy_path_pcm16_round_trip(song, model, capsys):
 
 
 def test_each_sampler_by_name(song, model, capsys, tmp_path):
-    """All three samplers are reachable from the CLI, repaint with its knobs."""
-    for name in ("naive", "lambda", "repaint"):
+    """Every sampler an ordinary model runs is reachable from the CLI, each with its knobs."""
+    knobs = {"repaint": ["--jump-length", "1", "--resample", "2"], "ddim": ["--eta", "0.5"], "guidance": ["--weight", "1"]}
+    for name in ("naive", "lambda", "repaint", "ddim", "guidance"):
         out = tmp_path / f"{name}.wav"
-        extra = ["--jump-length", "1", "--resample", "2"] if name == "repaint" else ["--precision", "bf16"]
+        extra = knobs.get(name, ["--precision", "bf16"])
         code, err = _run([song, "-s", "0.1", "--sampler", name, "--model", model, "-o", out, *FAST, *extra], capsys)
         assert code == 0 and out.exists(), err
 
@@ -96,11 +97,11 @@ def test_seconds_shorter_than_one_sample_is_one_line(song, model, capsys, tmp_pa
 
 def test_an_input_past_the_size_limit_is_refused_before_decoding(model, capsys, tmp_path, monkeypatch):
     """An input with more samples than MAX_INPUT_SAMPLES is refused from its header, in one line."""
-    import diffwave.audio
+    import diffwave.io.audio
 
     src = _write(tmp_path / "long.wav", np.zeros((4000, 8)), 8000, "PCM_16")
-    monkeypatch.setattr(diffwave.audio, "MAX_INPUT_SAMPLES", 31_999)
-    monkeypatch.setattr(diffwave.audio.sf, "read", lambda *a, **k: pytest.fail("decoded a refused input"))
+    monkeypatch.setattr(diffwave.io.audio, "MAX_INPUT_SAMPLES", 31_999)
+    monkeypatch.setattr(diffwave.io.audio.sf, "read", lambda *a, **k: pytest.fail("decoded a refused input"))
     _fails([src, "-s", "0.1", "--model", model, *FAST, "-o", tmp_path / "o.wav"], capsys, "input is too long", tmp_path)
 
 
@@ -197,7 +198,10 @@ def test_bad_seconds(song, model, capsys, seconds, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--sampler", "ddim"], "unknown sampler 'ddim'"),
+    (["--sampler", "heun"], "unknown sampler 'heun'"),
+    (["--sampler", "ddim", "--eta", "2"], "ddim needs 0 <= eta <= 1"),
+    (["--sampler", "guidance", "--weight", "-1"], "guidance needs a weight >= 0"),
+    (["--sampler", "lambda", "--eta", "0.5"], "sampler 'lambda' has no option 'eta'"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--steps", "many"], "--steps"),
     (["--steps", "0"], "steps must be"),

@@ -5,8 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.continuation import (CONTINUATION_S, PROMPT_S, WINDOWS, pitch_window, score_run, summarise,
-                                     synthetic_note)
+from benchmarks.continuation import (
+    CONTINUATION_S,
+    PROMPT_S,
+    WINDOWS,
+    pitch_window,
+    score_run,
+    summarise,
+    synthetic_note,
+)
 
 RATE = 16000
 SEAM = int(PROMPT_S * RATE)

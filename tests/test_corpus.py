@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from diffwave.corpus import Job, build_corpus, find_soundfont, plan_jobs, render_job, split_of
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
+from diffwave.training.corpus import Job, build_corpus, find_soundfont, plan_jobs, render_job, split_of
 
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
 

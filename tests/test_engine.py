@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
 from diffwave.schedule import make_schedule
 from extend import Extender
 from extend.frames import plan_frames, run_frames
@@ -198,7 +198,7 @@ def test_auto_precision_is_fp32_on_a_gpu_without_bf16(monkeypatch):
     """--precision auto picks bf16 only on a CUDA device that supports it (a T4 or V100 gets fp32)."""
     import torch
 
-    from diffwave.precision import use_bf16
+    from diffwave.runtime.precision import use_bf16
 
     cuda = torch.device("cuda")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
@@ -218,7 +218,8 @@ def test_the_library_leaves_the_process_alone(monkeypatch, wav_dir, tmp_path):
     import torch
 
     import extend.api
-    from diffwave.train import TrainConfig, train
+    from diffwave.training.config import TrainConfig
+    from diffwave.training.loop import train
 
     from .conftest import TINY
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from diffwave.config import ModelConfig
-from diffwave.errors import UserError
-from diffwave.levels import level_maps
+from diffwave.io.errors import UserError
 from diffwave.schedule import make_schedule
+from diffwave.training.levels import level_maps
 from extend import Extender
 from extend.samplers import SAMPLERS, check_model
 

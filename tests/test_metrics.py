@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from benchmarks.metrics import (click_score, frechet_distance, has_click, ks, pitch_accuracy, seam_flux_ratio,
-                                seam_pitch_jump_cents, yin)
+from benchmarks.metrics import (
+    click_score,
+    frechet_distance,
+    has_click,
+    ks,
+    pitch_accuracy,
+    seam_flux_ratio,
+    seam_pitch_jump_cents,
+    yin,
+)
 
 RATE = 16000
 

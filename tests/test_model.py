@@ -90,9 +90,9 @@ def test_frames_scale_audio_into_the_model_and_back():
 
     import numpy as np
 
+    from diffwave.schedule import make_schedule
     from extend.frames import plan_frames, run_frames
     from extend.schedules import lambda_schedule  # noqa: F401  (engine import check)
-    from diffwave.schedule import make_schedule
 
     from .conftest import TINY
 

@@ -8,7 +8,7 @@ import torch
 from benchmarks import progress
 from benchmarks.common import TINY
 from diffwave.checkpoint import save_model
-from diffwave.errors import UserError
+from diffwave.io.errors import UserError
 from diffwave.model import DiffWave
 
 FAST = ["--samples", "1", "--seconds", "0.5", "--steps", "3", "--clips", "2"]

@@ -44,7 +44,7 @@ def test_train_speed_smoke(tmp_path):
 def test_parity_compares_two_logs_window_by_window(tmp_path):
     """--parity averages each run's loss per 250-step window after the shared start, and their speeds."""
     from benchmarks import train_speed
-    from diffwave.runlog import write_rows
+    from diffwave.training.runlog import write_rows
 
     for name, loss, seconds_per_step in (("fp32", 0.30, 1.0), ("bf16", 0.33, 0.5)):
         rows = [{"step": s, "loss": loss, "steps_per_s": 1.0, "elapsed_s": s * seconds_per_step} for s in range(10, 1010, 10)]

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from diffwave.audio import load_mono
 from diffwave.cli import app
-from diffwave.cli_util import run_app
-from diffwave.data import CropSampler, find_audio
-from diffwave.errors import UserError
-from diffwave.shards import MANIFEST, load_pieces, pack, pack_folder
-from diffwave.train import TrainConfig, train
+from diffwave.io.audio import load_mono
+from diffwave.io.cli_util import run_app
+from diffwave.io.errors import UserError
+from diffwave.training.config import TrainConfig
+from diffwave.training.data import CropSampler, find_audio
+from diffwave.training.loop import train
+from diffwave.training.shards import MANIFEST, load_pieces, pack, pack_folder
 
 from .conftest import TINY, piano_like
 

@@ -7,9 +7,12 @@ import pytest
 import torch
 
 from diffwave.cli import app
-from diffwave.cli_util import run_app
-from diffwave.errors import UserError
-from diffwave.train import STATE_FILE, TrainConfig, load_state, train
+from diffwave.io.cli_util import run_app
+from diffwave.io.errors import UserError
+from diffwave.training.config import TrainConfig
+from diffwave.training.loop import train
+from diffwave.training.state import load_state
+from diffwave.training.statefile import STATE_FILE
 
 from .conftest import TINY
 
@@ -65,7 +68,7 @@ def test_a_new_run_never_writes_into_a_folder_with_other_files(wav_dir, tmp_path
 
 def test_nan_loss_stops_with_a_clear_message(wav_dir, tmp_path, monkeypatch):
     """A diverging run stops with a UserError naming the loss, not a traceback."""
-    import diffwave.train as tr
+    import diffwave.training.loop as tr
 
     created = {}
     original = tr.new_state
@@ -198,7 +201,7 @@ def test_sigterm_saves_and_exits_cleanly(wav_dir, tmp_path):
 
 def test_loss_objectives_measure_the_error_in_their_own_space():
     """|eps_hat - eps| times the weight equals |v_hat - v| for "v" and |x0_hat - x0| for "x0"."""
-    from diffwave.train import loss_weight
+    from diffwave.training.loop import loss_weight
 
     g = torch.Generator().manual_seed(0)
     abar = torch.rand(6, 1, generator=g) * 0.9 + 0.05
@@ -217,7 +220,7 @@ def test_loss_objectives_measure_the_error_in_their_own_space():
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
 def test_a_damaged_state_is_one_line_for_resume_and_export(wav_dir, tmp_path, damage):
     """A truncated or 0-byte state.safetensors names the file and what to do, in train and export."""
-    from diffwave.train import export
+    from diffwave.training.state import export
 
     run = tmp_path / "run"
     train(wav_dir, run, TINY, _cfg(max_steps=2, save_every=2), CPU)
@@ -231,7 +234,7 @@ def test_a_damaged_state_is_one_line_for_resume_and_export(wav_dir, tmp_path, da
 
 def test_a_partial_last_log_row_is_dropped(wav_dir, tmp_path):
     """A log.csv cut mid-row (here at the saved step) resumes: the partial row is dropped, not parsed."""
-    from diffwave.runlog import read_rows
+    from diffwave.training.runlog import read_rows
 
     run = tmp_path / "run"
     train(wav_dir, run, TINY, _cfg(max_steps=4, save_every=2, log_every=2), CPU)
@@ -267,7 +270,7 @@ def test_export_never_overwrites_the_runs_own_files(wav_dir, tmp_path, capsys):
 
 def test_a_state_in_parts_resumes_exactly_and_replaces_its_old_parts(wav_dir, tmp_path):
     """--state-mb writes parts no larger than the cap; resume from them equals an unsplit run."""
-    from diffwave.runstate import PART_GLOB
+    from diffwave.training.statefile import PART_GLOB
 
     straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=8, save_every=4), CPU)
     run = tmp_path / "b"

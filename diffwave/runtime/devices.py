@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import UserError
+from ..io.errors import UserError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import UserError
+from ..io.errors import UserError
 
 PRECISIONS = ("auto", "fp32", "bf16")
 

@@ -17,8 +17,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from .audio import atomic_path, temp_prefix
-from .errors import UserError
+from ..io.errors import UserError
+from ..io.outputs import atomic_path, temp_prefix
 
 STATE_FILE = "state.safetensors"
 STATE_FORMAT = "diffwave-extend-train/1"

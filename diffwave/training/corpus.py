@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import duration_ok
-from .errors import UserError, require_own_folder
+from ..io.errors import UserError, require_own_folder
+from ..io.numbers import duration_ok
 
 SOUNDFONT_CANDIDATES = ("/usr/share/sounds/sf2/FluidR3_GM.sf2",)
 SOUNDFONT_LICENSE = "FluidR3_GM soundfont (MIT licence, Debian fluid-soundfont-gm)"

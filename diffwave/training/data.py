@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import load_mono
-from .errors import UserError
+from ..io.audio import load_mono
+from ..io.errors import UserError
 
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 

@@ -14,28 +14,26 @@ Launched under ``torchrun`` it trains with torch.distributed DDP, one process pe
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.distributed as dist
-from .checkpoint import load_model, save_model
-from .config import ModelConfig
-from .data import CropSampler, step_generator
-from .errors import UserError, require_own_folder
-from .levels import level_maps
-from .model import DiffWave
-from .precision import use_bf16
-from .runlog import plot_loss, truncate_after, write_rows
-from .runstate import RUN_FILES, STATE_FILE, STATE_FORMAT, read_state, remove_stale_temporaries, split, write_state
-from .sampling import forward_noise
-from .schedule import training_schedule
 
-OBJECTIVES = ("eps", "v", "x0")
+from ..config import ModelConfig
+from ..io.errors import UserError, require_own_folder
+from ..model import DiffWave
+from ..runtime.precision import use_bf16
+from ..sampling import forward_noise
+from ..schedule import training_schedule
+from .config import TrainConfig
+from .data import CropSampler, step_generator
+from .distributed import agree, rank_and_world
+from .levels import level_maps
+from .runlog import plot_loss, truncate_after, write_rows
+from .state import RunState, _init_model, load_state, new_state, save_state
+from .statefile import STATE_FILE, remove_stale_temporaries
 
 
 def loss_weight(objective: str, alpha_bar: torch.Tensor) -> torch.Tensor:
@@ -47,111 +45,12 @@ def loss_weight(objective: str, alpha_bar: torch.Tensor) -> torch.Tensor:
     return ((1.0 - alpha_bar) / alpha_bar).sqrt()
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    batch_size: int = 8
-    crop_seconds: float = 0.0  # 0 = twice the receptive field, at least 0.5 s
-    learning_rate: float = 2e-4
-    loss: str = "l1"
-    objective: str = "eps"  # eps, v or x0: where the loss is measured (module doc)
-    max_steps: int = 100_000
-    save_every: int = 500
-    log_every: int = 10
-    ema_decay: float = 0.999
-    grad_clip: float = 1.0
-    seed: int = 0
-    init: str = ""  # model file whose weights start a new run (fine-tuning); "" = random init
-    mixed_fraction: float = 0.5  # share of rows with mixed levels, for config.mixed_levels models (diffwave.levels)
-
-    def __post_init__(self) -> None:
-        if self.loss not in ("l1", "l2"):
-            raise UserError(f"--loss must be l1 or l2, got {self.loss!r}")
-        if self.objective not in OBJECTIVES:
-            raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        for name in ("batch_size", "max_steps", "save_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise UserError("--learning-rate must be a positive number")
-        if not 0.0 <= self.mixed_fraction <= 1.0:
-            raise UserError(f"--mixed-fraction must be in [0, 1], got {self.mixed_fraction}")
-        if not math.isfinite(self.crop_seconds) or self.crop_seconds < 0:
-            raise UserError("--crop-seconds must be a non-negative number")
-
-    def crop_samples(self, model: DiffWave) -> int:
-        if self.crop_seconds > 0:
-            crop = int(round(self.crop_seconds * model.config.sample_rate))
-            if crop < model.receptive_field:
-                raise UserError(f"--crop-seconds gives {crop} samples, less than the receptive field ({model.receptive_field})")
-            return crop
-        return max(2 * model.receptive_field, model.config.sample_rate // 2)
-
-
-@dataclass
-class RunState:
-    model: DiffWave
-    ema: DiffWave
-    optimizer: torch.optim.Optimizer
-    step: int
-
-
 def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
     with torch.no_grad():
         for e, p in zip(ema.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1.0 - decay)
 
 
-def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: TrainConfig,
-               part_mb: float | None = None) -> None:
-    """Write the full run state (weights, EMA, Adam moments, step) atomically (:mod:`diffwave.runstate`)."""
-    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
-    tensors.update({f"ema/{k}": v.detach().cpu().contiguous() for k, v in state.ema.state_dict().items()})
-    opt = state.optimizer.state_dict()
-    for idx, slot in opt["state"].items():
-        for name, value in slot.items():
-            tensors[f"opt/{idx}/{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    metadata = {
-        "format": STATE_FORMAT,
-        "config": config.to_json(),
-        "train": json.dumps(dataclasses.asdict(train)),
-        "step": str(state.step),
-        "param_groups": json.dumps(opt["param_groups"]),
-    }
-    write_state(run_dir, tensors, metadata, part_mb)
-
-
-def new_state(config: ModelConfig, train: TrainConfig, device: torch.device) -> RunState:
-    with torch.random.fork_rng(devices=[]):  # init from the seed; the caller's RNG is left as it was
-        torch.manual_seed(train.seed)  # weight init only; training randomness is counter-based
-        model = DiffWave(config)
-        ema = DiffWave(config)  # its random init is overwritten below, but draws all the same
-    model, ema = model.to(device), ema.to(device)
-    ema.load_state_dict(model.state_dict())
-    ema.requires_grad_(False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate)
-    return RunState(model, ema, optimizer, 0)
-
-
-def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConfig, TrainConfig]:
-    tensors, meta = read_state(run_dir)
-    config = ModelConfig.from_json(meta["config"])
-    train = TrainConfig(**json.loads(meta["train"]))
-    state = new_state(config, train, device)
-    state.model.load_state_dict(split(tensors, "model/"))
-    state.ema.load_state_dict(split(tensors, "ema/"))
-    slots: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in split(tensors, "opt/").items():
-        idx, name = key.split("/")
-        slots.setdefault(int(idx), {})[name] = value
-    state.optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
-    state.step = int(meta["step"])
-    return state, config, train
-
-
-def _dist_info() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def _claim_run_dir(run_dir: Path) -> None:
@@ -188,7 +87,7 @@ def train(
     if state_mb is not None and not (math.isfinite(state_mb) and state_mb > 0):
         raise UserError(f"--state-mb must be a positive number of MB, got {state_mb}")
     run_dir = Path(run_dir)
-    rank, world = _dist_info()
+    rank, world = rank_and_world()
     if (run_dir / STATE_FILE).exists():
         if rank == 0:
             remove_stale_temporaries(run_dir)
@@ -249,7 +148,7 @@ def train(
         state.step += 1
         _ema_update(state.ema, state.model, min(train_cfg.ema_decay, (1 + state.step) / (10 + state.step)))
 
-        stop = should_stop is not None and _agree(rank == 0 and should_stop(), world, device)
+        stop = should_stop is not None and agree(rank == 0 and should_stop(), world, device)
         if rank != 0:
             if stop:
                 break
@@ -273,45 +172,3 @@ def train(
             break
     return state
 
-
-def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
-    """The model a new run starts from; its config must be the run's, up to ``mixed_levels``
-    (fine-tuning an ordinary model into one that takes level maps is the point of that switch)."""
-    start = load_model(path)
-    if config is not None:
-        want = dataclasses.asdict(dataclasses.replace(config, mixed_levels=start.config.mixed_levels))
-        have = dataclasses.asdict(start.config)
-        for name, value in want.items():
-            if have[name] != value:
-                raise UserError(f"--init model has {name}={have[name]!r} but the run asks for {value!r}; "
-                                f"leave that option out to take the model's")
-    return start
-
-
-def _agree(flag: bool, world: int, device: torch.device) -> bool:
-    """Rank 0's stop decision, shared with every rank so that all stop after the same step."""
-    if world == 1:
-        return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.broadcast(value, src=0)
-    return bool(value.item())
-
-
-def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
-    """The EMA weights of a run as an inference model (eval mode), and the state's metadata."""
-    tensors, meta = read_state(Path(run_dir))
-    model = DiffWave(ModelConfig.from_json(meta["config"]))
-    model.load_state_dict(split(tensors, "ema/"))
-    return model.eval(), meta
-
-
-
-
-def export(run_dir: str | Path, out: str | Path, replace: bool = False) -> DiffWave:
-    """Write the EMA weights of a run as an inference model (safetensors); never onto the run's own files."""
-    run_dir, out = Path(run_dir), Path(out)
-    if out.name in RUN_FILES and out.resolve().parent == run_dir.resolve():
-        raise UserError(f"refusing to export onto the run's own {out.name}: choose another --out")
-    model, meta = ema_model(run_dir)
-    save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"]}, replace=replace)
-    return model

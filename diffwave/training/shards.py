@@ -22,8 +22,9 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from .audio import atomic_path, load_mono
-from .errors import UserError, require_own_folder
+from ..io.audio import load_mono
+from ..io.errors import UserError, require_own_folder
+from ..io.outputs import atomic_path
 
 MANIFEST = "shards.json"
 FORMAT = "diffwave-extend-shards/1"

@@ -1,0 +1,2 @@
+"""Process runtime: device choice, numeric precision, and the allocator setting that only entry
+points turn on."""

@@ -1,0 +1,51 @@
+"""Training options: a frozen dataclass saved in every run state (``train`` metadata)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..io.errors import UserError
+from ..model import DiffWave
+
+OBJECTIVES = ("eps", "v", "x0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 8
+    crop_seconds: float = 0.0  # 0 = twice the receptive field, at least 0.5 s
+    learning_rate: float = 2e-4
+    loss: str = "l1"
+    objective: str = "eps"  # eps, v or x0: where the loss is measured (module doc)
+    max_steps: int = 100_000
+    save_every: int = 500
+    log_every: int = 10
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    seed: int = 0
+    init: str = ""  # model file whose weights start a new run (fine-tuning); "" = random init
+    mixed_fraction: float = 0.5  # share of rows with mixed levels, for config.mixed_levels models (diffwave.levels)
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("l1", "l2"):
+            raise UserError(f"--loss must be l1 or l2, got {self.loss!r}")
+        if self.objective not in OBJECTIVES:
+            raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        for name in ("batch_size", "max_steps", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise UserError("--learning-rate must be a positive number")
+        if not 0.0 <= self.mixed_fraction <= 1.0:
+            raise UserError(f"--mixed-fraction must be in [0, 1], got {self.mixed_fraction}")
+        if not math.isfinite(self.crop_seconds) or self.crop_seconds < 0:
+            raise UserError("--crop-seconds must be a non-negative number")
+
+    def crop_samples(self, model: DiffWave) -> int:
+        if self.crop_seconds > 0:
+            crop = int(round(self.crop_seconds * model.config.sample_rate))
+            if crop < model.receptive_field:
+                raise UserError(f"--crop-seconds gives {crop} samples, less than the receptive field ({model.receptive_field})")
+            return crop
+        return max(2 * model.receptive_field, model.config.sample_rate // 2)

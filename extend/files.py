@@ -1,0 +1,61 @@
+"""File in, file out: what the ``extend`` command does, as one call.
+
+    from extend.files import extend_file
+    path = extend_file("song.wav", seconds=30, sampler="lambda")   # writes song_extended.wav
+
+Everything is checked before any compute: the input decodes, the duration is at least one
+sample at the input's rate, the output is writable, is not the input, exists only with
+``force``, and can hold the input's samples bit for bit. The output is written atomically and
+is claimed by name only at the end, so nothing the user had is lost or left half-written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from diffwave.io.audio import read_audio, write_audio
+from diffwave.io.errors import UserError
+from diffwave.io.numbers import duration_ok
+from diffwave.io.outputs import check_audio_output
+from diffwave.model import DiffWave
+
+from .api import MAX_SECONDS, Extender, FrameCallback, check_sampler
+
+
+def default_output(source: Path) -> Path:
+    """``<stem>_extended.wav`` beside the input."""
+    return source.with_name(f"{source.stem}_extended.wav")
+
+
+def extend_file(input: str | os.PathLike, seconds: float, out: str | os.PathLike | None = None,
+                model: str | os.PathLike | DiffWave | Extender | None = None, device: str = "auto",
+                force: bool = False, only_new: bool = False, on_frame: FrameCallback | None = None,
+                warn: Callable[[str], None] | None = None, **job_options) -> Path:
+    """Continue the audio file ``input`` by ``seconds`` and write it; returns the written path.
+
+    ``out`` None: :func:`default_output`. ``only_new`` writes just the generated audio.
+    ``model``: a file, a network, an :class:`Extender` to reuse, or None for the bundled model.
+    ``job_options`` are :meth:`Extender.job`'s (sampler, steps, context, new, seed, ...; a
+    sampler's own knobs only when given). ``on_frame`` is first called after every check has
+    passed, so a progress display that starts there never shows for a refused request.
+    ``warn`` receives one line per recoverable input problem (for example a truncated file).
+    Output encoding: the input's lossless subtype, or refused (``UserError``) for a format that
+    cannot hold it.
+    """
+    seconds = duration_ok(seconds, MAX_SECONDS)
+    check_sampler(job_options.get("sampler", "lambda"))  # before reading input or loading the model
+    source = Path(input)
+    audio = read_audio(source, warn=warn)  # first: a directory such as "." has no name to derive an output from
+    duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
+    target = Path(out) if out is not None else default_output(source)
+    if target.exists() and target.resolve() == source.resolve():
+        raise UserError(f"output would overwrite the input file: {target}")
+    check_audio_output(target, force, keep=audio.subtype)
+    extender = model if isinstance(model, Extender) else Extender(model, device=device)
+    extender.job(**job_options)  # validate before any compute
+    result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
+    samples = result[audio.frames :] if only_new else result
+    write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
+    return target
