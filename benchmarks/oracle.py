@@ -117,37 +117,69 @@ def exact_conditional(gp: HarmonicGP, known: np.ndarray, n_new: int) -> tuple[np
     return mean, (cov + cov.T) / 2
 
 
+def gap_conditional(gp: HarmonicGP, left: np.ndarray, right: np.ndarray, n_new: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [G] and covariance [G, G] of a gap of ``n_new`` samples between ``left`` and ``right``:
+    the same Gaussian conditioning with the known samples on both sides (a dense solve)."""
+    n_left = len(left)
+    length = n_left + n_new + len(right)
+    cov = gp.covariance(length)
+    new = np.arange(n_left, n_left + n_new)
+    known = np.setdiff1d(np.arange(length), new)
+    solved = scipy.linalg.solve(cov[np.ix_(known, known)], cov[np.ix_(known, new)], assume_a="pos")  # [K, G]
+    mean = solved.T @ np.concatenate([left, right])
+    out = cov[np.ix_(new, new)] - cov[np.ix_(known, new)].T @ solved
+    return mean, (out + out.T) / 2
+
+
+LAYOUTS = ("extend", "gap")
+
+
 def evaluate(sampler, gp: HarmonicGP, schedule, config: ModelConfig, n_known: int = 512, n_new: int = 256,
-             count: int = 256, seed: int = 0, seam_window: int = 32, **options) -> dict:
+             count: int = 256, seed: int = 0, seam_window: int = 32, layout: str = "extend", **options) -> dict:
     """Run ``sampler`` with the Wiener denoiser ``count`` times from shared noise; compare the
     new region with the exact conditional (mean error in conditional std units, variance
-    ratio, KS statistic against exact samples), near the seam and further away."""
+    ratio, KS statistic against exact samples), near the seam(s) and further away.
+
+    ``layout`` "extend": ``n_known`` known samples, then ``n_new`` new ones (one seam).
+    "gap": half the known samples on each side of the new ones (two seams; "near" is
+    ``seam_window`` samples at each end of the gap).
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     rng = np.random.default_rng(seed)
     length = n_known + n_new
-    known_audio = gp.sample(n_known, 1, rng)[0]
-    mean, cov = exact_conditional(gp, known_audio, n_new)
+    n_left = n_known if layout == "extend" else n_known // 2
+    context = gp.sample(n_known, 1, rng)[0] if layout == "extend" else gp.sample(length, 1, rng)[0]
+    if layout == "extend":
+        known_audio = context
+        mean, cov = exact_conditional(gp, known_audio, n_new)
+    else:
+        known_audio = np.concatenate([context[:n_left], context[n_left + n_new:]])
+        mean, cov = gap_conditional(gp, context[:n_left], context[n_left + n_new:], n_new)
     std = np.sqrt(np.clip(np.diag(cov), 1e-30, None))
     chol = np.linalg.cholesky(cov + 1e-12 * np.eye(n_new) * cov.trace() / n_new)
     exact = mean + rng.standard_normal((count, n_new)) @ chol.T
 
+    mask = torch.ones(length, dtype=torch.float64)
+    mask[n_left : n_left + n_new] = 0.0
     known = torch.zeros(count, length, dtype=torch.float64)
-    known[:, :n_known] = torch.from_numpy(known_audio)
-    mask = torch.zeros(length, dtype=torch.float64)
-    mask[:n_known] = 1.0
+    known[:, mask.bool()] = torch.from_numpy(known_audio)
     noise = torch.randn(count, length, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     denoiser = WienerDenoiser(gp, length, config)
     out = sampler(denoiser, noise, known, mask, schedule, torch.Generator().manual_seed(seed + 1), **options)
-    new = out[:, n_known:].numpy()
+    new = out[:, n_left : n_left + n_new].detach().numpy()
 
-    def summary(samples: np.ndarray, cols: slice) -> dict:
+    def summary(samples: np.ndarray, cols: np.ndarray) -> dict:
         m = (samples[:, cols].mean(0) - mean[cols]) / std[cols]
         ratio = samples[:, cols].var(0, ddof=1) / std[cols] ** 2
-        ks_stats = [scipy.stats.ks_2samp(samples[:, p], exact[:, p]).statistic for p in range(cols.start, cols.stop)]
+        ks_stats = [scipy.stats.ks_2samp(samples[:, p], exact[:, p]).statistic for p in cols]
         return {"mean_error": float(np.sqrt(np.mean(m**2))), "variance_ratio": float(np.mean(ratio)),
                 "ks": float(np.mean(ks_stats))}
 
-    near, far = slice(0, seam_window), slice(seam_window, n_new)
+    cols = np.arange(n_new)
+    near_cols = cols[:seam_window] if layout == "extend" else np.concatenate([cols[:seam_window], cols[-seam_window:]])
+    far_cols = np.setdiff1d(cols, near_cols)
     # What a perfect sampler scores with this many samples: fresh exact draws against `exact`.
     floor = mean + rng.standard_normal((count, n_new)) @ chol.T
-    return {"near_seam": summary(new, near), "far": summary(new, far), "nfe": denoiser.calls,
-            "exact_floor_near": summary(floor, near), "exact_floor_far": summary(floor, far)}
+    return {"near_seam": summary(new, near_cols), "far": summary(new, far_cols), "nfe": denoiser.calls,
+            "exact_floor_near": summary(floor, near_cols), "exact_floor_far": summary(floor, far_cols)}

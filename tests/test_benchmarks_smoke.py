@@ -14,7 +14,7 @@ def test_report_smoke(tmp_path):
     for name in ("fig2_lambda", "fig3_ks", "fig4_t25", "fig5_t0", "fig6_pitch", "spectrograms", "oracle", "lambda_sweep"):
         assert (out / f"{name}.png").stat().st_size > 1000, name
     data = json.loads((out / "compare_samplers.json").read_text())
-    assert {r["sampler"] for r in data["rows"]} == {"naive", "lambda", "repaint"}
+    assert {r["sampler"] for r in data["rows"]} == {"naive", "lambda", "repaint", "ddim", "guidance"}  # not forcing
     assert data["rows"][0]["NFE per frame"] == 20
 
 
@@ -47,3 +47,18 @@ def test_verdict_ranks_best_first_and_puts_nan_last():
             "lambda (n/a, scored in 0 of 8 runs)") in text
     assert "closer to 1 is better), best first: repaint (0.9), lambda (1.2), naive (3)" in text
     assert "FD CREPE (lower is better), best first: naive (5), repaint (7), lambda (10)" in text
+
+
+def test_oracle_costs_pareto_and_verdict():
+    """The cost-versus-error front keeps exactly the settings nothing beats on both axes, cheapest first."""
+    from benchmarks.oracle_costs import pareto, verdict
+
+    rows = [{"layout": "extend", "setting": s, "sampler": s.split()[0], "steps": 50, "cost (passes)": c, "KS near": k,
+             "exact KS near": 0.1}
+            for s, c, k in [("naive", 50, 0.3), ("lambda", 50, 0.33), ("guidance w=2", 86, 0.2),
+                            ("repaint r=10", 410, 0.21), ("repaint r=2", 90, 0.15), ("forcing", 50, 0.11)]]
+    front = pareto([r for r in rows if r["sampler"] != "forcing"])
+    assert [r["setting"] for r in front] == ["naive", "guidance w=2", "repaint r=2"]
+    gap = [dict(r, layout="gap") for r in rows]
+    text = verdict(rows + gap)
+    assert "naive at 50 steps (KS 0.300, 50 passes), guidance w=2" in text and "forcing scores 0.110" in text

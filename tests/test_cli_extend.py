@@ -277,8 +277,11 @@ def test_a_signal_leaves_no_file(tmp_path, model, song, signame, status, word):
     out = tmp_path / "partial.wav"
     code = "from extend.cli import main; main()"
     # Small frames: the interrupt lands between short network passes, even on a loaded machine.
+    # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it (as a
+    # `nohup extend ... &` should); the child is given the default disposition a terminal gives.
     proc = subprocess.Popen([sys.executable, "-c", code, str(song), "-s", "600", "--model", str(model), "--steps", "5",
-                             "--new", "0.02", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--new", "0.02", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until frames are being generated
         line = proc.stderr.readline()
