@@ -209,8 +209,9 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
-            crepe_model: str = "tiny") -> dict:
-    """Run the yardstick for one model. Returns rows per (sampler, set), envelopes and timing."""
+            crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0) -> dict:
+    """Run the yardstick for one model. Returns rows per (sampler, set), envelopes and timing.
+    ``context`` and ``new`` are the engine's frame lengths in seconds (:meth:`extend.Extender.job`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -227,7 +228,8 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         for group, name, audio in prompts(rate, limit):
             real_pitch, real_voiced = real_info[name]
             for seed in range(seeds):
-                out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed)
+                out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
+                                   context=context, new=new)
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
                 runs.setdefault((sampler, group), []).append(
@@ -236,7 +238,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         cost[sampler] = seconds / (made * CONTINUATION_S)
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
-            "steps": steps, "seeds": seeds, "machine": machine()}
+            "steps": steps, "seeds": seeds, "context": context, "new": new, "machine": machine()}
 
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
@@ -263,13 +265,14 @@ def main(argv: list[str] | None = None) -> None:
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
     result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,
-                         4 if args.quick else None)
+                         4 if args.quick else None, context=args.context, new=args.new)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "continuation.json", result)
     energy_plot(args.out / "energy.png", result["envelopes"])
     card = args.card or args.out.with_suffix(".md")
     body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
-            f"{result['seeds']} seed(s) per prompt; {secs / 60:.1f} min on {result['machine']}.\n\n"
+            f"{result['seeds']} seed(s) per prompt; frames of {args.new:g} s new after {args.context:g} s context; "
+            f"{secs / 60:.1f} min on {result['machine']}.\n\n"
             + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
     replace_section(card, args.section, body)
     print(table(result["rows"], COLUMNS))
