@@ -28,6 +28,7 @@ from diffwave.runtime.precision import for_precision, use_bf16
 from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
+from .gaps import chunk_count, fill_gap, gap_at_rate
 from .samplers import SAMPLERS, Sampler, check_knobs, check_model
 from .seam import residual_fade
 
@@ -37,6 +38,7 @@ DEFAULT_CONTEXT = 4.0
 DEFAULT_NEW = 1.0
 DEFAULT_PRECISION = "auto"
 MAX_SECONDS = 3600.0
+MAX_GAP_S = 60.0  # one gap; longer holes are generation, not repair: use extend
 RESAMPLE_TAIL_S = 0.1  # model-rate input kept before the seam when resampling the continuation
 
 FrameCallback = Callable[[int, int | None, np.ndarray], None]
@@ -160,6 +162,37 @@ class Extender:
         total = math.inf if seconds is None else int(round(duration_ok(seconds, MAX_SECONDS, "seconds", self.sample_rate) * self.sample_rate))
         return self._run(mono, total, job, on_frame)
 
+    def inpaint(self, audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]],
+                on_frame: FrameCallback | None = None, **job_options) -> np.ndarray:
+        """Return ``audio`` with each gap (start_s, end_s) generated; every other sample is the input's, bit-exact.
+
+        Gaps are filled in time order, each seeing the audio on both sides
+        (:func:`extend.gaps.fill_gap`), with the frame lengths of :meth:`job` (a gap longer
+        than ``new`` is filled in chunks; the last one sees the right side). A later gap sees
+        earlier fills as known audio. ``on_frame(index, total, chunk)`` is called per chunk.
+        Returns float64 in the input's layout ([L] or [L, C]).
+        """
+        job = self.job(**job_options)
+        frames = _as_frames(audio)
+        mono = self._model_input(audio, sample_rate)
+        ranges = gap_samples(gaps, int(sample_rate), frames.shape[0])
+        ratio = self.sample_rate / sample_rate
+        model_ranges = [(int(math.floor(a * ratio)), min(len(mono), int(math.ceil(b * ratio)))) for a, b in ranges]
+        total = sum(chunk_count(a, b, job.plan) for a, b in model_ranges)
+        denoiser = for_precision(self.model, job.precision)
+        done = 0
+        out = frames.copy()
+        for (a, b), (ma, mb) in zip(ranges, model_ranges):
+            def on_chunk(k: int, n: int, chunk: np.ndarray, first: int = done) -> None:
+                if on_frame is not None:
+                    on_frame(first + k, total, chunk)
+
+            mono = fill_gap(denoiser, mono, ma, mb, job.sampler, job.schedule, job.plan, job.seed, job.options,
+                            first_frame=done, on_chunk=on_chunk)
+            done += chunk_count(ma, mb, job.plan)
+            out[a:b] = gap_at_rate(frames, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)
+        return out[:, 0] if np.asarray(audio).ndim == 1 else out
+
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
                **job_options) -> np.ndarray:
         """Return ``audio`` followed by ``seconds`` of continuation, at ``sample_rate``.
@@ -176,6 +209,38 @@ class Extender:
         cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
         out = np.concatenate([frames, cont], axis=0)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
+
+
+def gap_samples(gaps: Sequence, rate: int, frames: int) -> list[tuple[int, int]]:
+    """Gaps as (start_s, end_s) pairs -> sorted sample ranges [start, end) at ``rate``, or a
+    one-line UserError: outside the audio, empty, longer than MAX_GAP_S, overlapping, or
+    leaving nothing known."""
+    try:
+        pairs = [(g[0], g[1]) for g in gaps]
+    except (TypeError, IndexError, KeyError):
+        raise UserError("gaps must be (start, end) pairs of seconds, e.g. [(12.3, 12.8)]") from None
+    if not pairs:
+        raise UserError("give at least one gap")
+    out = []
+    duration = frames / rate
+    for a, b in pairs:
+        if not (is_number(a) and is_number(b) and math.isfinite(a) and math.isfinite(b)):
+            raise UserError(f"gap {a!r}-{b!r}: start and end must be numbers of seconds")
+        if not 0 <= a < b <= duration:
+            raise UserError(f"gap {a:g}-{b:g} s is not inside the audio (0-{duration:g} s, start before end)")
+        if b - a > MAX_GAP_S:
+            raise UserError(f"gap {a:g}-{b:g} s is longer than {MAX_GAP_S:g} s")
+        start, end = int(round(a * rate)), int(round(b * rate))
+        if end <= start:
+            raise UserError(f"gap {a:g}-{b:g} s is shorter than one sample at {rate} Hz")
+        out.append((start, end))
+    out.sort()
+    for (a0, b0), (a1, b1) in zip(out, out[1:]):
+        if a1 < b0:
+            raise UserError(f"gaps {a0 / rate:g}-{b0 / rate:g} s and {a1 / rate:g}-{b1 / rate:g} s overlap")
+    if sum(b - a for a, b in out) >= frames:
+        raise UserError("the gaps cover the whole audio: nothing is left to fill them from")
+    return out
 
 
 def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, generated: np.ndarray,

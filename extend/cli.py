@@ -26,7 +26,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 @app.command()
 def extend(
     input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
-    seconds: float = typer.Option(..., "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
+    gap: Optional[list[str]] = typer.Option(None, "--gap", help="Fill START-END seconds instead of extending, e.g. 12.30-12.80 (repeatable)."),
     sampler: str = typer.Option(DEFAULT_SAMPLER, help=f"Inpainting sampler: {', '.join(sorted(SAMPLERS))} (forcing needs a model trained with --mixed-levels)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),
     model: Optional[Path] = typer.Option(None, help="Model file (.safetensors or reference .pt) (default: the bundled piano model)."),
@@ -45,7 +46,8 @@ def extend(
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
-    """Continue INPUT by SECONDS of generated piano; your audio is kept bit-exact."""
+    """Continue INPUT by SECONDS of generated piano, or fill --gap START-END; your audio is kept bit-exact."""
+    gaps = None if not gap else [_parse_gap(g) for g in gap]
     if steps is not None and fast_schedule is not None:
         raise UserError("give --steps or --fast-schedule, not both")
     betas = None if fast_schedule is None else _parse_betas(fast_schedule)
@@ -65,7 +67,7 @@ def extend(
 
     try:
         target = extend_file(input, seconds, out=out, model=model, device=device, force=force, only_new=only_new,
-                             on_frame=on_frame, warn=warn, sampler=sampler,
+                             on_frame=on_frame, warn=warn, gaps=gaps, sampler=sampler,
                              steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new, seed=seed,
                              crop=crop, precision=precision, betas=betas, **knobs)
     finally:
@@ -73,6 +75,16 @@ def extend(
     info = sf.info(str(target))
     print(f"wrote {target} ({info.frames / info.samplerate:.2f} s, {info.samplerate} Hz, "
           f"{info.channels} ch{', new audio only' if only_new else ''})")
+
+
+def _parse_gap(text: str) -> tuple[float, float]:
+    parts = text.split("-")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UserError(f"--gap must be START-END in seconds, e.g. 12.30-12.80, got {text!r}") from None
 
 
 def _parse_betas(text: str) -> list[float]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from diffwave.io.audio import read_audio, write_audio
 from diffwave.io.errors import UserError
@@ -21,21 +21,23 @@ from diffwave.io.numbers import duration_ok
 from diffwave.io.outputs import check_audio_output
 from diffwave.model import DiffWave
 
-from .api import MAX_SECONDS, Extender, FrameCallback, check_sampler
+from .api import MAX_SECONDS, Extender, FrameCallback, check_sampler, gap_samples
 
 
-def default_output(source: Path) -> Path:
-    """``<stem>_extended.wav`` beside the input."""
-    return source.with_name(f"{source.stem}_extended.wav")
+def default_output(source: Path, gaps: bool = False) -> Path:
+    """``<stem>_extended.wav`` (``<stem>_inpainted.wav`` for gaps) beside the input."""
+    return source.with_name(f"{source.stem}_{'inpainted' if gaps else 'extended'}.wav")
 
 
-def extend_file(input: str | os.PathLike, seconds: float, out: str | os.PathLike | None = None,
+def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str | os.PathLike | None = None,
                 model: str | os.PathLike | DiffWave | Extender | None = None, device: str = "auto",
                 force: bool = False, only_new: bool = False, on_frame: FrameCallback | None = None,
-                warn: Callable[[str], None] | None = None, **job_options) -> Path:
-    """Continue the audio file ``input`` by ``seconds`` and write it; returns the written path.
+                warn: Callable[[str], None] | None = None, gaps: Sequence[tuple[float, float]] | None = None,
+                **job_options) -> Path:
+    """Continue the audio file ``input`` by ``seconds``, or fill its ``gaps`` ((start_s, end_s)
+    pairs, :meth:`Extender.inpaint`), and write it; returns the written path.
 
-    ``out`` None: :func:`default_output`. ``only_new`` writes just the generated audio.
+    ``out`` None: :func:`default_output`. ``only_new`` writes just the generated audio (extension only).
     ``model``: a file, a network, an :class:`Extender` to reuse, or None for the bundled model.
     ``job_options`` are :meth:`Extender.job`'s (sampler, steps, context, new, seed, ...; a
     sampler's own knobs only when given). ``on_frame`` is first called after every check has
@@ -44,18 +46,29 @@ def extend_file(input: str | os.PathLike, seconds: float, out: str | os.PathLike
     Output encoding: the input's lossless subtype, or refused (``UserError``) for a format that
     cannot hold it.
     """
-    seconds = duration_ok(seconds, MAX_SECONDS)
+    if (seconds is None) == (gaps is None):
+        raise UserError("give --seconds to extend or --gap to fill a gap, not both or neither")
+    if gaps is not None and only_new:
+        raise UserError("--only-new applies to extension, not to gaps")
+    if seconds is not None:
+        seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(job_options.get("sampler", "lambda"))  # before reading input or loading the model
     source = Path(input)
     audio = read_audio(source, warn=warn)  # first: a directory such as "." has no name to derive an output from
-    duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
-    target = Path(out) if out is not None else default_output(source)
+    if seconds is not None:
+        duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
+    else:
+        gap_samples(gaps, audio.sample_rate, audio.frames)
+    target = Path(out) if out is not None else default_output(source, gaps is not None)
     if target.exists() and target.resolve() == source.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
     check_audio_output(target, force, keep=audio.subtype)
     extender = model if isinstance(model, Extender) else Extender(model, device=device)
     extender.job(**job_options)  # validate before any compute
-    result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
+    if gaps is not None:
+        result = extender.inpaint(audio.samples, audio.sample_rate, gaps, on_frame=on_frame, **job_options)
+    else:
+        result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
     samples = result[audio.frames :] if only_new else result
     write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
     return target

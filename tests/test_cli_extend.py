@@ -334,3 +334,21 @@ def test_output_file_follows_the_umask(song, model, capsys):
         os.umask(old)
     mode = stat.S_IMODE(os.stat(song.with_name("song_extended.wav")).st_mode)
     assert mode == 0o644
+
+
+def test_gap_from_the_cli(song, model, capsys, tmp_path):
+    """--gap fills START-END, keeps every other sample, writes <stem>_inpainted.wav; bad gaps are one line."""
+    code, err = _run([song, "--gap", "0.10-0.15", "--gap", "0.3-0.32", "--model", model, *FAST], capsys)
+    assert code == 0, err
+    out = song.with_name("song_inpainted.wav")
+    a, _ = sf.read(song, dtype="int16")
+    b, _ = sf.read(out, dtype="int16")
+    keep = np.ones(len(a), bool)
+    keep[800:1200] = keep[2400:2560] = False
+    assert len(a) == len(b) and np.array_equal(a[keep], b[keep]) and not np.array_equal(a[~keep], b[~keep])
+    out.unlink()
+    for args, message in [(["--gap", "0.1"], "--gap must be START-END"), (["--gap", "0.3-0.9"], "not inside the audio"),
+                          (["--gap", "0.1-0.2", "--gap", "0.15-0.25"], "overlap"),
+                          (["--gap", "0.1-0.2", "-s", "1"], "not both or neither"),
+                          (["--gap", "0.1-0.2", "--only-new"], "--only-new applies to extension"), ([], "not both or neither")]:
+        _fails([song, "--model", model, *FAST, *args], capsys, message, tmp_path)
