@@ -193,6 +193,27 @@ class Extender:
             out[a:b] = gap_at_rate(frames, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 
+    def loop(self, audio: np.ndarray, sample_rate: int, seam: float = 0.25, on_frame: FrameCallback | None = None,
+             **job_options) -> np.ndarray:
+        """Return ``audio`` made to loop without a seam: played end to start, it flows on.
+
+        The clip is rotated by half its length, so that its end meets its start in the middle,
+        the ``seam`` seconds around that junction are inpainted from both sides
+        (:meth:`inpaint`), and the clip is rotated back. The result has the input's length and
+        layout; everything except the first and last ``seam`` / 2 seconds is the input, bit-exact.
+        """
+        frames = _as_frames(audio)
+        rate = rate_ok(sample_rate)
+        n = frames.shape[0]
+        check_loop_seam(seam, n, rate)
+        half = n // 2
+        rotated = np.concatenate([frames[half:], frames[:half]])
+        junction = (n - half) / rate
+        filled = _as_frames(self.inpaint(rotated, rate, [(junction - seam / 2, junction + seam / 2)], on_frame,
+                                         **job_options))
+        out = np.concatenate([filled[n - half :], filled[: n - half]])
+        return out[:, 0] if np.asarray(audio).ndim == 1 else out
+
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
                **job_options) -> np.ndarray:
         """Return ``audio`` followed by ``seconds`` of continuation, at ``sample_rate``.
@@ -209,6 +230,16 @@ class Extender:
         cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
         out = np.concatenate([frames, cont], axis=0)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
+
+
+def check_loop_seam(seam: float, frames: int, rate: int) -> None:
+    """The seconds inpainted across a loop's wrap: positive, at most half the clip and MAX_GAP_S."""
+    limit = min(MAX_GAP_S, 0.5 * frames / rate)
+    if not (is_number(seam) and math.isfinite(seam) and 0 < seam <= limit):
+        raise UserError(f"the loop seam must be a number of seconds in (0, {limit:g}] (half the clip, at most "
+                        f"{MAX_GAP_S:g} s), got {seam}")
+    if round(seam * rate) < 1:
+        raise UserError(f"the loop seam {seam:g} s is shorter than one sample at {rate} Hz")
 
 
 def gap_samples(gaps: Sequence, rate: int, frames: int) -> list[tuple[int, int]]:

@@ -28,6 +28,7 @@ def extend(
     input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
     gap: Optional[list[str]] = typer.Option(None, "--gap", help="Fill START-END seconds instead of extending, e.g. 12.30-12.80 (repeatable)."),
+    loop: Optional[float] = typer.Option(None, "--loop", help="Make INPUT loop seamlessly: inpaint this many seconds across its wrap (e.g. 0.25)."),
     sampler: str = typer.Option(DEFAULT_SAMPLER, help=f"Inpainting sampler: {', '.join(sorted(SAMPLERS))} (forcing needs a model trained with --mixed-levels)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),
     model: Optional[Path] = typer.Option(None, help="Model file (.safetensors or reference .pt) (default: the bundled piano model)."),
@@ -46,7 +47,7 @@ def extend(
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
-    """Continue INPUT by SECONDS of generated piano, or fill --gap START-END; your audio is kept bit-exact."""
+    """Continue INPUT by SECONDS of generated piano, fill --gap START-END, or make it --loop; your audio is kept bit-exact."""
     gaps = None if not gap else [_parse_gap(g) for g in gap]
     if steps is not None and fast_schedule is not None:
         raise UserError("give --steps or --fast-schedule, not both")
@@ -67,7 +68,7 @@ def extend(
 
     try:
         target = extend_file(input, seconds, out=out, model=model, device=device, force=force, only_new=only_new,
-                             on_frame=on_frame, warn=warn, gaps=gaps, sampler=sampler,
+                             on_frame=on_frame, warn=warn, gaps=gaps, loop=loop, sampler=sampler,
                              steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new, seed=seed,
                              crop=crop, precision=precision, betas=betas, **knobs)
     finally:

@@ -21,21 +21,22 @@ from diffwave.io.numbers import duration_ok
 from diffwave.io.outputs import check_audio_output
 from diffwave.model import DiffWave
 
-from .api import MAX_SECONDS, Extender, FrameCallback, check_sampler, gap_samples
+from .api import MAX_SECONDS, Extender, FrameCallback, check_loop_seam, check_sampler, gap_samples
 
 
-def default_output(source: Path, gaps: bool = False) -> Path:
-    """``<stem>_extended.wav`` (``<stem>_inpainted.wav`` for gaps) beside the input."""
-    return source.with_name(f"{source.stem}_{'inpainted' if gaps else 'extended'}.wav")
+def default_output(source: Path, mode: str = "extended") -> Path:
+    """``<stem>_<mode>.wav`` beside the input: extended, inpainted or loop."""
+    return source.with_name(f"{source.stem}_{mode}.wav")
 
 
 def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str | os.PathLike | None = None,
                 model: str | os.PathLike | DiffWave | Extender | None = None, device: str = "auto",
                 force: bool = False, only_new: bool = False, on_frame: FrameCallback | None = None,
                 warn: Callable[[str], None] | None = None, gaps: Sequence[tuple[float, float]] | None = None,
-                **job_options) -> Path:
-    """Continue the audio file ``input`` by ``seconds``, or fill its ``gaps`` ((start_s, end_s)
-    pairs, :meth:`Extender.inpaint`), and write it; returns the written path.
+                loop: float | None = None, **job_options) -> Path:
+    """Continue the audio file ``input`` by ``seconds``, fill its ``gaps`` ((start_s, end_s)
+    pairs, :meth:`Extender.inpaint`), or make it ``loop`` with that many seconds inpainted across
+    the wrap (:meth:`Extender.loop`); exactly one of the three. Returns the written path.
 
     ``out`` None: :func:`default_output`. ``only_new`` writes just the generated audio (extension only).
     ``model``: a file, a network, an :class:`Extender` to reuse, or None for the bundled model.
@@ -46,10 +47,12 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     Output encoding: the input's lossless subtype, or refused (``UserError``) for a format that
     cannot hold it.
     """
-    if (seconds is None) == (gaps is None):
-        raise UserError("give --seconds to extend or --gap to fill a gap, not both or neither")
-    if gaps is not None and only_new:
-        raise UserError("--only-new applies to extension, not to gaps")
+    modes = [name for name, value in (("--seconds", seconds), ("--gap", gaps), ("--loop", loop)) if value is not None]
+    if len(modes) != 1:
+        raise UserError("give one of --seconds (extend), --gap (fill) or --loop (make loopable)"
+                        + (f", not {' and '.join(modes)}" if modes else ""))
+    if seconds is None and only_new:
+        raise UserError("--only-new applies to extension, not to gaps or loops")
     if seconds is not None:
         seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(job_options.get("sampler", "lambda"))  # before reading input or loading the model
@@ -57,9 +60,12 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     audio = read_audio(source, warn=warn)  # first: a directory such as "." has no name to derive an output from
     if seconds is not None:
         duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
-    else:
+    elif gaps is not None:
         gap_samples(gaps, audio.sample_rate, audio.frames)
-    target = Path(out) if out is not None else default_output(source, gaps is not None)
+    else:
+        check_loop_seam(loop, audio.frames, audio.sample_rate)
+    mode = "extended" if seconds is not None else ("inpainted" if gaps is not None else "loop")
+    target = Path(out) if out is not None else default_output(source, mode)
     if target.exists() and target.resolve() == source.resolve():
         raise UserError(f"output would overwrite the input file: {target}")
     check_audio_output(target, force, keep=audio.subtype)
@@ -67,6 +73,8 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     extender.job(**job_options)  # validate before any compute
     if gaps is not None:
         result = extender.inpaint(audio.samples, audio.sample_rate, gaps, on_frame=on_frame, **job_options)
+    elif loop is not None:
+        result = extender.loop(audio.samples, audio.sample_rate, loop, on_frame=on_frame, **job_options)
     else:
         result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
     samples = result[audio.frames :] if only_new else result

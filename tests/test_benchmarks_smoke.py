@@ -62,3 +62,13 @@ def test_oracle_costs_pareto_and_verdict():
     gap = [dict(r, layout="gap") for r in rows]
     text = verdict(rows + gap)
     assert "naive at 50 steps (KS 0.300, 50 passes), guidance w=2" in text and "forcing scores 0.110" in text
+
+
+def test_repair_smoke(tmp_path):
+    """benchmarks.repair scores the raw wrap, the looped wrap and both gap seams on a tiny model."""
+    from benchmarks import repair
+
+    repair.main(["--tiny", "--clips", "1", "--steps", "2", "--samplers", "naive", "--out", str(tmp_path / "r")])
+    rows = json.loads((tmp_path / "r" / "repair.json").read_text())["rows"]
+    assert [r["seam"] for r in rows] == ["loop wrap, raw clip", "loop wrap, looped", "gap, left seam", "gap, right seam"]
+    assert (tmp_path / "r.md").read_text().count("| naive |") == 3

@@ -349,6 +349,19 @@ def test_gap_from_the_cli(song, model, capsys, tmp_path):
     out.unlink()
     for args, message in [(["--gap", "0.1"], "--gap must be START-END"), (["--gap", "0.3-0.9"], "not inside the audio"),
                           (["--gap", "0.1-0.2", "--gap", "0.15-0.25"], "overlap"),
-                          (["--gap", "0.1-0.2", "-s", "1"], "not both or neither"),
-                          (["--gap", "0.1-0.2", "--only-new"], "--only-new applies to extension"), ([], "not both or neither")]:
+                          (["--gap", "0.1-0.2", "-s", "1"], "not --seconds and --gap"),
+                          (["--gap", "0.1-0.2", "--only-new"], "--only-new applies to extension"),
+                          ([], "give one of --seconds (extend), --gap (fill) or --loop")]:
         _fails([song, "--model", model, *FAST, *args], capsys, message, tmp_path)
+
+
+def test_loop_from_the_cli(song, model, capsys, tmp_path):
+    """--loop S writes <stem>_loop.wav: same length, the middle untouched, the wrap inpainted."""
+    code, err = _run([song, "--loop", "0.1", "--model", model, *FAST], capsys)
+    assert code == 0, err
+    a, _ = sf.read(song, dtype="int16")
+    b, _ = sf.read(song.with_name("song_loop.wav"), dtype="int16")
+    assert len(a) == len(b) and np.array_equal(a[400:-400], b[400:-400]) and not np.array_equal(a[:400], b[:400])
+    song.with_name("song_loop.wav").unlink()
+    _fails([song, "--loop", "0.3", "--model", model, *FAST], capsys, "the loop seam must be", tmp_path)
+    _fails([song, "--loop", "0.1", "-s", "1", "--model", model, *FAST], capsys, "not --seconds and --loop", tmp_path)

@@ -93,3 +93,16 @@ def test_a_gap_over_the_limit_is_refused(ex, monkeypatch):
     monkeypatch.setattr(extend.api, "MAX_GAP_S", 0.05)
     with pytest.raises(UserError, match="longer than 0.05 s"):
         ex.inpaint(piano_like(0.6, 8000), 8000, [(0.1, 0.2)], **FAST)
+
+
+def test_loop_inpaints_across_the_wrap_only(ex):
+    """loop(): same length and layout; only the seam / 2 at each end changes (the wrap lies inside
+    generated audio); a seam over half the clip is one line."""
+    audio = piano_like(0.6, 8000)
+    out = ex.loop(audio, 8000, 0.1, **FAST)
+    assert out.shape == audio.shape
+    assert np.array_equal(out[400:-400], audio[400:-400]) and not np.array_equal(out[:400], audio[:400])
+    stereo = np.stack([audio, audio], axis=1)
+    assert ex.loop(stereo, 8000, 0.1, **FAST).shape == stereo.shape
+    with pytest.raises(UserError, match="the loop seam must be"):
+        ex.loop(audio, 8000, 0.5, **FAST)
