@@ -28,7 +28,7 @@ from diffwave.runtime.precision import for_precision, use_bf16
 from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
-from .gaps import chunk_count, fill_gap, gap_at_rate
+from .gaps import check_loop_seam, chunk_count, fill_gap, gap_at_rate, gap_samples
 from .samplers import SAMPLERS, Sampler, check_knobs, check_model
 from .seam import residual_fade
 
@@ -38,7 +38,7 @@ DEFAULT_CONTEXT = 4.0
 DEFAULT_NEW = 1.0
 DEFAULT_PRECISION = "auto"
 MAX_SECONDS = 3600.0
-MAX_GAP_S = 60.0  # one gap; longer holes are generation, not repair: use extend
+MAX_CANDIDATES = 16
 RESAMPLE_TAIL_S = 0.1  # model-rate input kept before the seam when resampling the continuation
 
 FrameCallback = Callable[[int, int | None, np.ndarray], None]
@@ -54,6 +54,15 @@ class Job:
     options: dict
     seed: int
     precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One of :meth:`Extender.candidates`' continuations."""
+
+    audio: np.ndarray  # input, bit-exact, then the continuation; the input's layout
+    seed: int  # the seed whose starting noise this candidate used
+    seam_db: float  # |level change| across the seam in dB, over 0.1 s each side (lower is smoother)
 
 
 def check_sampler(name: str) -> Sampler:
@@ -214,6 +223,43 @@ class Extender:
         out = np.concatenate([filled[n - half :], filled[: n - half]])
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 
+    def candidates(self, audio: np.ndarray, sample_rate: int, seconds: float, count: int = 4,
+                   on_frame: FrameCallback | None = None, **job_options) -> list[Candidate]:
+        """``count`` continuations of ``audio`` from one batched run, best first.
+
+        Candidate c starts every frame from the noise that ``seed + c`` would (:func:`extend.frames.run_frames`).
+        They are ranked by how well the new audio's level meets the input's across the seam,
+        ``seam_db`` = |20 log10(RMS of the first 0.1 s new / RMS of the last 0.1 s of the input)|:
+        a model that fades or bursts at the seam scores high. Each ``audio`` is what
+        :meth:`extend` returns (input bit-exact, then the continuation).
+        """
+        if not (is_integer(count) and 1 <= count <= MAX_CANDIDATES):
+            raise UserError(f"candidates must be an integer from 1 to {MAX_CANDIDATES}, got {count}")
+        job = self.job(**job_options)
+        frames = _as_frames(audio)
+        mono = self._model_input(audio, sample_rate)
+        n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds", rate_ok(sample_rate)) * sample_rate))
+        n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
+        denoiser = for_precision(self.model, job.precision)
+        chunks = []
+        for index, chunk in enumerate(run_frames(denoiser, mono, n_model, job.sampler, job.schedule, job.plan,
+                                                 job.seed, job.options, candidates=int(count))):
+            chunk = chunk.reshape(int(count), -1)
+            if on_frame is not None:
+                on_frame(index, job.plan.frames_for(n_model), chunk)
+            chunks.append(chunk)
+        generated = np.concatenate(chunks, axis=1)  # [K, n_model]
+        window = max(1, int(0.1 * self.sample_rate))
+        before = float(np.sqrt(np.mean(np.square(mono[-window:], dtype=np.float64))))
+        out = []
+        for c in range(int(count)):
+            cont = continuation_at_rate(frames, int(sample_rate), mono, generated[c], self.sample_rate, n_out, job.plan.fade)
+            full = np.concatenate([frames, cont], axis=0)
+            after = float(np.sqrt(np.mean(np.square(generated[c, :window], dtype=np.float64))))
+            seam_db = abs(20.0 * math.log10(max(after, 1e-9) / max(before, 1e-9)))
+            out.append(Candidate(full[:, 0] if np.asarray(audio).ndim == 1 else full, job.seed + c, seam_db))
+        return sorted(out, key=lambda cand: cand.seam_db)
+
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
                **job_options) -> np.ndarray:
         """Return ``audio`` followed by ``seconds`` of continuation, at ``sample_rate``.
@@ -230,48 +276,6 @@ class Extender:
         cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
         out = np.concatenate([frames, cont], axis=0)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
-
-
-def check_loop_seam(seam: float, frames: int, rate: int) -> None:
-    """The seconds inpainted across a loop's wrap: positive, at most half the clip and MAX_GAP_S."""
-    limit = min(MAX_GAP_S, 0.5 * frames / rate)
-    if not (is_number(seam) and math.isfinite(seam) and 0 < seam <= limit):
-        raise UserError(f"the loop seam must be a number of seconds in (0, {limit:g}] (half the clip, at most "
-                        f"{MAX_GAP_S:g} s), got {seam}")
-    if round(seam * rate) < 1:
-        raise UserError(f"the loop seam {seam:g} s is shorter than one sample at {rate} Hz")
-
-
-def gap_samples(gaps: Sequence, rate: int, frames: int) -> list[tuple[int, int]]:
-    """Gaps as (start_s, end_s) pairs -> sorted sample ranges [start, end) at ``rate``, or a
-    one-line UserError: outside the audio, empty, longer than MAX_GAP_S, overlapping, or
-    leaving nothing known."""
-    try:
-        pairs = [(g[0], g[1]) for g in gaps]
-    except (TypeError, IndexError, KeyError):
-        raise UserError("gaps must be (start, end) pairs of seconds, e.g. [(12.3, 12.8)]") from None
-    if not pairs:
-        raise UserError("give at least one gap")
-    out = []
-    duration = frames / rate
-    for a, b in pairs:
-        if not (is_number(a) and is_number(b) and math.isfinite(a) and math.isfinite(b)):
-            raise UserError(f"gap {a!r}-{b!r}: start and end must be numbers of seconds")
-        if not 0 <= a < b <= duration:
-            raise UserError(f"gap {a:g}-{b:g} s is not inside the audio (0-{duration:g} s, start before end)")
-        if b - a > MAX_GAP_S:
-            raise UserError(f"gap {a:g}-{b:g} s is longer than {MAX_GAP_S:g} s")
-        start, end = int(round(a * rate)), int(round(b * rate))
-        if end <= start:
-            raise UserError(f"gap {a:g}-{b:g} s is shorter than one sample at {rate} Hz")
-        out.append((start, end))
-    out.sort()
-    for (a0, b0), (a1, b1) in zip(out, out[1:]):
-        if a1 < b0:
-            raise UserError(f"gaps {a0 / rate:g}-{b0 / rate:g} s and {a1 / rate:g}-{b1 / rate:g} s overlap")
-    if sum(b - a for a, b in out) >= frames:
-        raise UserError("the gaps cover the whole audio: nothing is left to fill them from")
-    return out
 
 
 def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, generated: np.ndarray,

@@ -28,6 +28,7 @@ def extend(
     input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
     gap: Optional[list[str]] = typer.Option(None, "--gap", help="Fill START-END seconds instead of extending, e.g. 12.30-12.80 (repeatable)."),
+    candidates: int = typer.Option(1, "--candidates", help="Write K continuations from one batched run, best seam first: <out>_1 ... <out>_K."),
     loop: Optional[float] = typer.Option(None, "--loop", help="Make INPUT loop seamlessly: inpaint this many seconds across its wrap (e.g. 0.25)."),
     sampler: str = typer.Option(DEFAULT_SAMPLER, help=f"Inpainting sampler: {', '.join(sorted(SAMPLERS))} (forcing needs a model trained with --mixed-levels)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),
@@ -68,14 +69,15 @@ def extend(
 
     try:
         target = extend_file(input, seconds, out=out, model=model, device=device, force=force, only_new=only_new,
-                             on_frame=on_frame, warn=warn, gaps=gaps, loop=loop, sampler=sampler,
+                             on_frame=on_frame, warn=warn, gaps=gaps, loop=loop, candidates=candidates, sampler=sampler,
                              steps=DEFAULT_STEPS if steps is None else steps, context=context, new=new, seed=seed,
                              crop=crop, precision=precision, betas=betas, **knobs)
     finally:
         bar.stop()
-    info = sf.info(str(target))
-    print(f"wrote {target} ({info.frames / info.samplerate:.2f} s, {info.samplerate} Hz, "
-          f"{info.channels} ch{', new audio only' if only_new else ''})")
+    for path in target if isinstance(target, list) else [target]:
+        info = sf.info(str(path))
+        print(f"wrote {path} ({info.frames / info.samplerate:.2f} s, {info.samplerate} Hz, "
+              f"{info.channels} ch{', new audio only' if only_new else ''})")
 
 
 def _parse_gap(text: str) -> tuple[float, float]:

@@ -21,7 +21,8 @@ from diffwave.io.numbers import duration_ok
 from diffwave.io.outputs import check_audio_output
 from diffwave.model import DiffWave
 
-from .api import MAX_SECONDS, Extender, FrameCallback, check_loop_seam, check_sampler, gap_samples
+from .api import MAX_SECONDS, Extender, FrameCallback, check_sampler
+from .gaps import check_loop_seam, gap_samples
 
 
 def default_output(source: Path, mode: str = "extended") -> Path:
@@ -33,7 +34,7 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
                 model: str | os.PathLike | DiffWave | Extender | None = None, device: str = "auto",
                 force: bool = False, only_new: bool = False, on_frame: FrameCallback | None = None,
                 warn: Callable[[str], None] | None = None, gaps: Sequence[tuple[float, float]] | None = None,
-                loop: float | None = None, **job_options) -> Path:
+                loop: float | None = None, candidates: int = 1, **job_options) -> Path | list[Path]:
     """Continue the audio file ``input`` by ``seconds``, fill its ``gaps`` ((start_s, end_s)
     pairs, :meth:`Extender.inpaint`), or make it ``loop`` with that many seconds inpainted across
     the wrap (:meth:`Extender.loop`); exactly one of the three. Returns the written path.
@@ -46,6 +47,10 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     ``warn`` receives one line per recoverable input problem (for example a truncated file).
     Output encoding: the input's lossless subtype, or refused (``UserError``) for a format that
     cannot hold it.
+
+    ``candidates`` K > 1 (extension only) writes K continuations from one batched run
+    (:meth:`Extender.candidates`), best seam first, as ``<out stem>_1`` ... ``_K``, and returns
+    their paths as a list.
     """
     modes = [name for name, value in (("--seconds", seconds), ("--gap", gaps), ("--loop", loop)) if value is not None]
     if len(modes) != 1:
@@ -53,6 +58,8 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
                         + (f", not {' and '.join(modes)}" if modes else ""))
     if seconds is None and only_new:
         raise UserError("--only-new applies to extension, not to gaps or loops")
+    if seconds is None and candidates != 1:
+        raise UserError("--candidates applies to extension, not to gaps or loops")
     if seconds is not None:
         seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(job_options.get("sampler", "lambda"))  # before reading input or loading the model
@@ -66,11 +73,21 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
         check_loop_seam(loop, audio.frames, audio.sample_rate)
     mode = "extended" if seconds is not None else ("inpainted" if gaps is not None else "loop")
     target = Path(out) if out is not None else default_output(source, mode)
-    if target.exists() and target.resolve() == source.resolve():
-        raise UserError(f"output would overwrite the input file: {target}")
-    check_audio_output(target, force, keep=audio.subtype)
+    targets = [target] if candidates == 1 else [target.with_name(f"{target.stem}_{k + 1}{target.suffix}")
+                                                for k in range(max(int(candidates), 0))]
+    for path in targets:
+        if path.exists() and path.resolve() == source.resolve():
+            raise UserError(f"output would overwrite the input file: {path}")
+        check_audio_output(path, force, keep=audio.subtype)
     extender = model if isinstance(model, Extender) else Extender(model, device=device)
     extender.job(**job_options)  # validate before any compute
+    if candidates != 1:
+        ranked = extender.candidates(audio.samples, audio.sample_rate, seconds, candidates, on_frame=on_frame,
+                                     **job_options)
+        for path, cand in zip(targets, ranked):
+            samples = cand.audio[audio.frames :] if only_new else cand.audio
+            write_audio(path, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
+        return targets
     if gaps is not None:
         result = extender.inpaint(audio.samples, audio.sample_rate, gaps, on_frame=on_frame, **job_options)
     elif loop is not None:

@@ -59,34 +59,39 @@ def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Genera
 @torch.no_grad()
 def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sampler: Sampler, schedule: Schedule,
                plan: FramePlan, seed: int = 0, options: dict | None = None,
-               step_callback: Callable[[int, dict], None] | None = None) -> Iterator[np.ndarray]:
+               step_callback: Callable[[int, dict], None] | None = None, candidates: int = 1) -> Iterator[np.ndarray]:
     """Yield the new audio of each frame (float32 [<= plan.new]) until ``total_new`` samples.
 
     ``audio`` [L] is the known audio (L >= 1); a shorter-than-context input is used whole.
     ``step_callback(frame, info)`` receives the sampler's per-step dict.
+    ``candidates`` K > 1 runs K continuations as one batch and yields [K, <= plan.new]: each
+    continues its own history, and candidate c starts every frame from the x_T that seed + c
+    would (the batch's other draws come from seed's generator).
     """
     device = next(model.parameters()).device
-    history = np.asarray(audio, dtype=np.float32)[-plan.context :]
+    history = np.repeat(np.asarray(audio, dtype=np.float32)[None, -plan.context :], candidates, axis=0)  # [K, L]
     produced, frame = 0, 0
     while produced < total_new:
         g = min(plan.new, total_new - produced)
-        k = plan.known_length(len(history))
-        ctx = history[len(history) - k :]
+        k = plan.known_length(history.shape[1])
+        ctx = history[:, history.shape[1] - k :]  # [K, k]
         length = k + g
-        known = torch.zeros(1, length, device=device)
-        known[0, :k] = torch.from_numpy(ctx).to(device) * plan.scale
+        known = torch.zeros(candidates, length, device=device)
+        known[:, :k] = torch.from_numpy(np.ascontiguousarray(ctx)).to(device) * plan.scale
         mask = torch.zeros(length, device=device)
         mask[:k] = 1.0
         gen = frame_generator(seed, frame, device)
-        noise = torch.randn(1, length, generator=gen, device=device)
+        noise = torch.cat([torch.randn(1, length, generator=gen, device=device)]
+                          + [torch.randn(1, length, generator=frame_generator(seed + c, frame, device), device=device)
+                             for c in range(1, candidates)])
         cb = None if step_callback is None else (lambda info, f=frame: step_callback(f, info))
-        x = sampler(model, noise, known, mask, schedule, gen, callback=cb, **(options or {}))[0].float().cpu().numpy()
+        x = sampler(model, noise, known, mask, schedule, gen, callback=cb, **(options or {})).float().cpu().numpy()
         x = x / plan.scale
-        new = x[k:]
+        new = x[:, k:]
         if k:
-            new = residual_fade(ctx[-1], x[k - 1], new, plan.fade)
+            new = np.stack([residual_fade(ctx[c, -1], x[c, k - 1], new[c], plan.fade) for c in range(candidates)])
         new = np.clip(new, -1.0, 1.0).astype(np.float32)
-        history = np.concatenate([history, new])[-plan.context :]
+        history = np.concatenate([history, new], axis=1)[:, -plan.context :]
         produced += g
         frame += 1
-        yield new
+        yield new[0] if candidates == 1 else new

@@ -12,17 +12,20 @@ Shapes: audio here is mono float32 at the model rate, [L]; positions are sample 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from diffwave.io.errors import UserError
+from diffwave.io.numbers import is_number
 from diffwave.schedule import Schedule
 
 from .frames import FramePlan, frame_generator
 from .samplers import Sampler
 from .seam import residual_fade
 
+MAX_GAP_S = 60.0  # one gap; longer holes are generation, not repair: use extend
 ChunkCallback = Callable[[int, int, np.ndarray], None]  # (chunk index, chunks in the gap, its audio [<= new])
 
 
@@ -95,3 +98,45 @@ def gap_at_rate(original: np.ndarray, rate: int, start: int, end: int, filled: n
     if end < n:
         cont = residual_fade(original[end], around[-1], cont[::-1], fade_r)[::-1]
     return np.clip(cont, -1.0, 1.0)
+
+
+def check_loop_seam(seam: float, frames: int, rate: int) -> None:
+    """The seconds inpainted across a loop's wrap: positive, at most half the clip and MAX_GAP_S."""
+    limit = min(MAX_GAP_S, 0.5 * frames / rate)
+    if not (is_number(seam) and math.isfinite(seam) and 0 < seam <= limit):
+        raise UserError(f"the loop seam must be a number of seconds in (0, {limit:g}] (half the clip, at most "
+                        f"{MAX_GAP_S:g} s), got {seam}")
+    if round(seam * rate) < 1:
+        raise UserError(f"the loop seam {seam:g} s is shorter than one sample at {rate} Hz")
+
+
+def gap_samples(gaps: Sequence, rate: int, frames: int) -> list[tuple[int, int]]:
+    """Gaps as (start_s, end_s) pairs -> sorted sample ranges [start, end) at ``rate``, or a
+    one-line UserError: outside the audio, empty, longer than MAX_GAP_S, overlapping, or
+    leaving nothing known."""
+    try:
+        pairs = [(g[0], g[1]) for g in gaps]
+    except (TypeError, IndexError, KeyError):
+        raise UserError("gaps must be (start, end) pairs of seconds, e.g. [(12.3, 12.8)]") from None
+    if not pairs:
+        raise UserError("give at least one gap")
+    out = []
+    duration = frames / rate
+    for a, b in pairs:
+        if not (is_number(a) and is_number(b) and math.isfinite(a) and math.isfinite(b)):
+            raise UserError(f"gap {a!r}-{b!r}: start and end must be numbers of seconds")
+        if not 0 <= a < b <= duration:
+            raise UserError(f"gap {a:g}-{b:g} s is not inside the audio (0-{duration:g} s, start before end)")
+        if b - a > MAX_GAP_S:
+            raise UserError(f"gap {a:g}-{b:g} s is longer than {MAX_GAP_S:g} s")
+        start, end = int(round(a * rate)), int(round(b * rate))
+        if end <= start:
+            raise UserError(f"gap {a:g}-{b:g} s is shorter than one sample at {rate} Hz")
+        out.append((start, end))
+    out.sort()
+    for (a0, b0), (a1, b1) in zip(out, out[1:]):
+        if a1 < b0:
+            raise UserError(f"gaps {a0 / rate:g}-{b0 / rate:g} s and {a1 / rate:g}-{b1 / rate:g} s overlap")
+    if sum(b - a for a, b in out) >= frames:
+        raise UserError("the gaps cover the whole audio: nothing is left to fill them from")
+    return out

@@ -365,3 +365,16 @@ def test_loop_from_the_cli(song, model, capsys, tmp_path):
     song.with_name("song_loop.wav").unlink()
     _fails([song, "--loop", "0.3", "--model", model, *FAST], capsys, "the loop seam must be", tmp_path)
     _fails([song, "--loop", "0.1", "-s", "1", "--model", model, *FAST], capsys, "not --seconds and --loop", tmp_path)
+
+
+def test_candidates_from_the_cli(song, model, capsys, tmp_path):
+    """--candidates 3 writes three ranked files; --candidates with --gap is one line."""
+    out = tmp_path / "c.wav"
+    code, err = _run([song, "-s", "0.1", "--candidates", "3", "--model", model, "-o", out, *FAST], capsys)
+    assert code == 0, err
+    for k in (1, 2, 3):
+        assert sf.info(str(tmp_path / f"c_{k}.wav")).frames == 3200 + 800
+    _fails([song, "--gap", "0.1-0.2", "--candidates", "2", "--model", model, *FAST], capsys,
+           "--candidates applies to extension", tmp_path)
+    _fails([song, "-s", "0.1", "--candidates", "99", "--model", model, "-o", tmp_path / "d.wav", *FAST], capsys,
+           "candidates must be an integer from 1 to 16", tmp_path)

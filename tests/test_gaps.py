@@ -88,9 +88,9 @@ def test_bad_gaps_are_one_line(ex, gaps, message):
 
 
 def test_a_gap_over_the_limit_is_refused(ex, monkeypatch):
-    import extend.api
+    import extend.gaps
 
-    monkeypatch.setattr(extend.api, "MAX_GAP_S", 0.05)
+    monkeypatch.setattr(extend.gaps, "MAX_GAP_S", 0.05)
     with pytest.raises(UserError, match="longer than 0.05 s"):
         ex.inpaint(piano_like(0.6, 8000), 8000, [(0.1, 0.2)], **FAST)
 
@@ -106,3 +106,18 @@ def test_loop_inpaints_across_the_wrap_only(ex):
     assert ex.loop(stereo, 8000, 0.1, **FAST).shape == stereo.shape
     with pytest.raises(UserError, match="the loop seam must be"):
         ex.loop(audio, 8000, 0.5, **FAST)
+
+
+def test_candidates_are_one_batch_ranked_by_the_seam(ex):
+    """K continuations, each with the input bit-exact; candidate c starts from seed + c's noise; best seam first."""
+    audio = piano_like(0.4, 8000)
+    cands = ex.candidates(audio, 8000, 0.1, 3, seed=5, **FAST)
+    assert sorted(c.seed for c in cands) == [5, 6, 7]
+    assert [c.seam_db for c in cands] == sorted(c.seam_db for c in cands)
+    for c in cands:
+        assert c.audio.shape == (len(audio) + 800,) and np.array_equal(c.audio[: len(audio)], audio)
+    assert not np.array_equal(cands[0].audio, cands[1].audio)
+    one = ex.candidates(audio, 8000, 0.1, 1, seed=5, **FAST)[0]
+    assert np.array_equal(one.audio, ex.extend(audio, 8000, 0.1, seed=5, **FAST))  # K = 1 is extend
+    with pytest.raises(UserError, match="candidates must be an integer from 1 to 16"):
+        ex.candidates(audio, 8000, 0.1, 0, **FAST)

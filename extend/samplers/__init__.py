@@ -20,14 +20,25 @@ schedule) and their checks (``@register(name, check=...)``), so callers pass onl
 user gave.
 """
 
-from .registry import (CHECKS, REQUIRES, SAMPLERS, SHARED, Callback, Sampler, check_knobs, check_model, register,
-                       sampler_knobs, usable)
 from .common import noised_known, start  # noqa: I001 (registry first; the samplers below register on import)
-from .replacement import guided, naive, reverse_lambda
-from .repaint import check_repaint, repaint
-from .forcing import forcing
 from .ddim import check_ddim, ddim
+from .forcing import forcing
 from .guidance import check_guidance, guidance
+from .registry import (
+                       CHECKS,
+                       REQUIRES,
+                       SAMPLERS,
+                       SHARED,
+                       Callback,
+                       Sampler,
+                       check_knobs,
+                       check_model,
+                       register,
+                       sampler_knobs,
+                       usable,
+)
+from .repaint import check_repaint, repaint
+from .replacement import guided, naive, reverse_lambda
 
 __all__ = ["CHECKS", "REQUIRES", "SAMPLERS", "SHARED", "Callback", "Sampler", "check_ddim", "check_guidance",
            "check_knobs", "check_model", "check_repaint", "ddim", "forcing", "guidance", "guided", "naive", "noised_known", "register", "repaint", "reverse_lambda",
