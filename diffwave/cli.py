@@ -62,6 +62,10 @@ def train_cmd(
     seed: int = typer.Option(0, help="Seed for init, crops and noise."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", help="auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16."),
+    device_data: bool = typer.Option(False, "--device-data", help="GPU fast path: data on the device, draws there, "
+                                                                   "fused Adam, loss read every --log-every steps."),
+    compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
+    log_every: int = typer.Option(10, help="Log row (and, with --device-data, loss read-back) every N steps."),
 ) -> None:
     """Train on random crops of DATA_DIR; rerunning the same command resumes.
 
@@ -82,19 +86,20 @@ def train_cmd(
         raise UserError(str(exc)) from None
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
                       objective=objective, max_steps=max_steps, save_every=save_every, seed=seed,
-                      init=str(init) if init is not None else "", mixed_fraction=mixed_fraction)
+                      init=str(init) if init is not None else "", mixed_fraction=mixed_fraction,
+                      device_data=device_data, log_every=log_every)
     with _StopCondition(minutes) as stop:
-        _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb)
+        _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb, compile)
 
 
 def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,
-                         stop: "_StopCondition", max_steps: int, state_mb: Optional[float]) -> None:
+                         stop: "_StopCondition", max_steps: int, state_mb: Optional[float], compile: bool = False) -> None:
     from .training.distributed import init_distributed
     from .training.loop import train
 
     dev, rank = init_distributed(resolve_device(device))
     if rank != 0:
-        train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop, state_mb=state_mb)
+        train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop, state_mb=state_mb, compile=compile)
         return
     console = Console()
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
@@ -107,7 +112,7 @@ def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig
                 print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)
 
         state = train(data_dir, out, config, cfg, dev, on_step=on_step, precision=precision, should_stop=stop,
-                      state_mb=state_mb)
+                      state_mb=state_mb, compile=compile)
     why = "reached --max-steps" if state.step >= max_steps else ("stopped by SIGTERM" if stop.signalled else "time budget spent")
     print(f"done: step {state.step} ({why}, {time.monotonic() - stop.started:.0f} s); "
           f"state in {out / 'state.safetensors'}, log in {out / 'log.csv'}")

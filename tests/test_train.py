@@ -322,3 +322,45 @@ def test_fine_tune_a_model_into_mixed_levels_and_resume_exactly(wav_dir, tmp_pat
     assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "d"), "--channels", "8", *common]) == 1
     err = capsys.readouterr().err
     assert "--init model has residual_channels=4 but the run asks for 8" in err and not (tmp_path / "d").exists()
+
+
+def test_device_crops_cut_the_same_kind_of_crops_in_one_shot():
+    """Every row is a slice of one clip (zero-padded past a short clip's end), clips drawn by length."""
+    import numpy as np
+
+    from diffwave.training.data import CropSampler, DeviceCrops, step_generator
+
+    clips = [np.arange(1, 301, dtype=np.float32), -np.arange(1, 51, dtype=np.float32)]
+    crops = DeviceCrops.from_sampler(CropSampler(clips, 64), "cpu")
+    rows = crops.batch(400, step_generator(0, 0, 0, "cpu"))
+    assert rows.shape == (400, 64)
+    long = rows[rows[:, 0] > 0]
+    assert len(long) > 300  # 300 of 350 samples belong to the long clip
+    assert torch.equal(long - long[:, :1], torch.arange(64.0).expand_as(long))  # contiguous slices
+    assert int(long[:, -1].max()) <= 300
+    short = rows[rows[:, 0] < 0]
+    assert torch.equal(short[:, :50], -torch.arange(1.0, 51.0).expand(len(short), 50)) and not short[:, 50:].any()
+    again = crops.batch(400, step_generator(0, 0, 0, "cpu"))
+    assert torch.equal(rows, again)
+
+
+def test_device_data_trains_resumes_exactly_and_logs_the_read_back_loss(wav_dir, tmp_path):
+    """The fast path on the CPU: 12 steps straight equal 6 + 6 after a stop; log rows hold the mean loss."""
+    fast = dict(device_data=True, log_every=3, save_every=6)
+    losses = []
+    straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=12, **fast), CPU,
+                     on_step=lambda s, loss, r: losses.append(loss))
+    train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=6, **fast), CPU)
+    resumed = train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=12, **fast), CPU)
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k
+    rows = list(csv.DictReader(open(tmp_path / "a" / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [3, 6, 9, 12]
+    assert all(math.isfinite(float(r["loss"])) for r in rows) and all(math.isfinite(v) for v in losses[2:])
+    assert all(g["fused"] is True for g in straight.optimizer.param_groups)  # fused Adam on the fast path
+
+
+def test_compiled_network_trains(wav_dir, tmp_path):
+    """--compile: the same loop through torch.compile (a runtime choice; the state is the plain model's)."""
+    state = train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2, save_every=2), CPU, compile=True)
+    assert state.step == 2 and load_state(tmp_path / "run", CPU)[0].step == 2

@@ -24,6 +24,9 @@ class TrainConfig:
     ema_decay: float = 0.999
     grad_clip: float = 1.0
     seed: int = 0
+    # Fast path for GPUs: the data lives on the training device, crops, levels and noise are drawn
+    # there, Adam is fused, and the loss is read back only every log_every steps.
+    device_data: bool = False
     init: str = ""  # model file whose weights start a new run (fine-tuning); "" = random init
     mixed_fraction: float = 0.5  # share of rows with mixed levels, for config.mixed_levels models (diffwave.levels)
 

@@ -25,9 +25,9 @@ def find_audio(folder: str | Path) -> list[Path]:
     return files
 
 
-def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
-    """A generator seeded from (seed, step, rank): randomness needs no state to resume."""
-    g = torch.Generator()
+def step_generator(seed: int, step: int, rank: int = 0, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator on ``device`` seeded from (seed, step, rank): randomness needs no state to resume."""
+    g = torch.Generator(device=device)
     g.manual_seed((seed * 1_000_003 + step * 65_537 + rank * 257) % (2**63 - 1))
     return g
 
@@ -68,3 +68,40 @@ class CropSampler:
             piece = clip[start : start + self.crop]
             out[row, : len(piece)] = piece
         return out
+
+
+class DeviceCrops:
+    """The same crops as :class:`CropSampler` draws them (clip by length, uniform start, zero
+    padding), held as one flat tensor on the training device and cut there with index
+    arithmetic: no Python loop, no host-to-device copy per step. Draws come from a generator on
+    that device, so a run on it is a function of (seed, step, rank) as on the CPU path, but a
+    different one."""
+
+    def __init__(self, clips: list[torch.Tensor], crop: int, device: torch.device | str):
+        if crop < 1:
+            raise ValueError("crop length must be positive")
+        clips = [c for c in clips if len(c)]
+        if not clips:
+            raise UserError("training data holds no audio samples")
+        self.crop = crop
+        self.audio = torch.cat([c.float() for c in clips]).to(device)  # [N]
+        lengths = torch.tensor([len(c) for c in clips], dtype=torch.int64)
+        self.starts = (torch.cumsum(lengths, 0) - lengths).to(device)  # [clips]
+        self.lengths = lengths.to(device)
+        self.weights = lengths.double().to(device)
+
+    @classmethod
+    def from_sampler(cls, sampler: CropSampler, device: torch.device | str) -> "DeviceCrops":
+        return cls(sampler.clips, sampler.crop, device)
+
+    def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        """[size, crop] float32 on the device, from a generator on the device."""
+        device = self.audio.device
+        picks = torch.multinomial(self.weights, size, replacement=True, generator=generator)
+        span = (self.lengths[picks] - self.crop).clamp(min=0)  # [size]
+        offset = (torch.rand(size, generator=generator, device=device, dtype=torch.float64) * (span + 1)).long()
+        offset = torch.minimum(offset, span)
+        pos = torch.arange(self.crop, device=device).unsqueeze(0)  # [1, crop]
+        inside = pos < self.lengths[picks].unsqueeze(1)  # short clips: zero padding at the end
+        index = (self.starts[picks] + offset).unsqueeze(1) + pos
+        return torch.where(inside, self.audio[index.clamp(max=len(self.audio) - 1)], torch.zeros((), device=device))

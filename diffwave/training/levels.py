@@ -24,16 +24,16 @@ def level_maps(t: torch.Tensor, length: int, fraction: float, generator: torch.G
     time, else uniform in [0, t[b]]. Other rows are t[b] everywhere (the ordinary objective).
     All draws come from ``generator``, in a fixed order, so a resumed run replays them.
     """
-    batch = t.shape[0]
-    u = torch.rand(batch, 5, generator=generator)  # mixed?, clean?, context level, start, end
+    batch, device = t.shape[0], t.device  # draws on t's device, from a generator there
+    u = torch.rand(batch, 5, generator=generator, device=device)  # mixed?, clean?, context level, start, end
     mixed = u[:, 0] < fraction
     context = torch.where(u[:, 1] < CLEAN_CONTEXT, torch.zeros_like(t),
                           torch.floor(u[:, 2] * (t + 1).to(u.dtype)).long().clamp(max=t))
     start = (length * (0.1 + 0.8 * u[:, 3])).long()
-    gap = torch.rand(batch, generator=generator) < 0.5
+    gap = torch.rand(batch, generator=generator, device=device) < 0.5
     end = torch.where(gap, start + 1 + (u[:, 4] * (length - start).to(u.dtype)).long(), torch.full_like(start, length))
     end = end.clamp(max=length)
-    pos = torch.arange(length).unsqueeze(0)  # [1, L]
+    pos = torch.arange(length, device=device).unsqueeze(0)  # [1, L]
     target = (pos >= start.unsqueeze(1)) & (pos < end.unsqueeze(1))  # [B, L]
     maps = torch.where(target, t.unsqueeze(1), context.unsqueeze(1))
     return torch.where(mixed.unsqueeze(1), maps, t.unsqueeze(1).expand(batch, length))

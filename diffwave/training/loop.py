@@ -28,7 +28,7 @@ from ..runtime.precision import use_bf16
 from ..sampling import forward_noise
 from ..schedule import training_schedule
 from .config import TrainConfig
-from .data import CropSampler, step_generator
+from .data import CropSampler, DeviceCrops, step_generator
 from .distributed import agree, rank_and_world
 from .levels import level_maps
 from .runlog import plot_loss, truncate_after, write_rows
@@ -46,9 +46,9 @@ def loss_weight(objective: str, alpha_bar: torch.Tensor) -> torch.Tensor:
 
 
 def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
+    """ema <- ema + (1 - decay) (model - ema), for all parameters in one foreach kernel."""
     with torch.no_grad():
-        for e, p in zip(ema.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1.0 - decay)
+        torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
 
 
 
@@ -72,6 +72,7 @@ def train(
     precision: str = "auto",
     should_stop: Callable[[], bool] | None = None,
     state_mb: float | None = None,
+    compile: bool = False,
 ) -> RunState:
     """Train until ``train_cfg.max_steps`` or ``should_stop()``; resume from ``run_dir`` if it holds a state.
 
@@ -82,6 +83,10 @@ def train(
     ``state_mb``: write the state as parts of at most this many MB (:mod:`diffwave.runstate`).
     ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
     (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
+    ``compile``: run the network through ``torch.compile`` (a runtime choice too).
+    ``train_cfg.device_data`` is the fast path for GPUs (:class:`diffwave.training.config.TrainConfig`):
+    data on the device (:class:`diffwave.training.data.DeviceCrops`), draws there, fused Adam,
+    and the loss read back every ``log_every`` steps; ``on_step`` then sees the last value read.
     """
     bf16 = use_bf16(precision, device)
     if state_mb is not None and not (math.isfinite(state_mb) and state_mb > 0):
@@ -113,21 +118,40 @@ def train(
         previous = truncate_after(run_dir / "log.csv", state.step)
         elapsed_before = previous[-1]["elapsed_s"] if previous else 0.0
 
-    sampler = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
-    abar = training_schedule(config).alpha_bars.float()
+    crops = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
+    draw_on = device if train_cfg.device_data else torch.device("cpu")  # where crops, levels and noise are drawn
+    if train_cfg.device_data:
+        crops = DeviceCrops.from_sampler(crops, device)
+    abar = training_schedule(config).alpha_bars.float().to(draw_on)
     net = state.model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        net = torch.compile(net)
+    sync_every = train_cfg.log_every if train_cfg.device_data else 1
+    loss_sum, unread = torch.zeros((), device=device), 0  # losses since the last read-back
+    loss_value = float("nan")
+
+    def read_loss() -> float:
+        """Mean loss since the last read (one host sync); a NaN or inf stops the run."""
+        nonlocal unread
+        value = float(loss_sum) / unread
+        loss_sum.zero_()
+        unread = 0
+        if not math.isfinite(value):
+            raise UserError(f"loss became {value} at step {state.step}; stopped, the last saved checkpoint is "
+                            f"intact (try a lower --learning-rate)")
+        return value
 
     pending: list[dict] = []
     window: list[float] = []  # losses since the last log row; rows hold their mean
     t_start = time.perf_counter()
     t_last, step_last = t_start, state.step
     while state.step < train_cfg.max_steps:
-        g = step_generator(train_cfg.seed, state.step, rank)
-        x0 = sampler.batch(train_cfg.batch_size, g) * config.data_scale
-        t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g)
-        noise = torch.randn(x0.shape, generator=g)
+        g = step_generator(train_cfg.seed, state.step, rank, draw_on)
+        x0 = crops.batch(train_cfg.batch_size, g) * config.data_scale
+        t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g, device=draw_on)
+        noise = torch.randn(x0.shape, generator=g, device=draw_on)
         if config.mixed_levels:  # drawn after the ordinary draws: a plain run's randomness is unchanged
             t = level_maps(t, x0.shape[1], train_cfg.mixed_fraction, g)  # [B, L]
         a = abar[t] if t.dim() == 2 else abar[t].unsqueeze(1)  # [B, L] or [B, 1]
@@ -138,9 +162,11 @@ def train(
             pred = net(xt, t)
         diff = (pred.float() - noise) * weight
         loss = diff.abs().mean() if train_cfg.loss == "l1" else diff.pow(2).mean()
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            raise UserError(f"loss became {loss_value} at step {state.step}; stopped, the last saved checkpoint is intact (try a lower --learning-rate)")
+        loss_sum += loss.detach()
+        unread += 1
+        fresh = unread >= sync_every or state.step + 1 >= train_cfg.max_steps
+        if fresh:
+            loss_value = read_loss()
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(state.model.parameters(), train_cfg.grad_clip)
@@ -155,11 +181,14 @@ def train(
             continue
         now = time.perf_counter()
         rate = (state.step - step_last) / max(now - t_last, 1e-9)
+        saving = stop or state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
+        if saving and unread:  # a save mid-window reads the loss it logs
+            loss_value, fresh = read_loss(), True
         if on_step is not None:
             on_step(state.step, loss_value, rate)
-        window.append(loss_value)
-        saving = stop or state.step % train_cfg.save_every == 0 or state.step == train_cfg.max_steps
-        if saving or state.step % train_cfg.log_every == 0:
+        if fresh:
+            window.append(loss_value)
+        if saving or (state.step % train_cfg.log_every == 0 and window):
             pending.append({"step": state.step, "loss": sum(window) / len(window), "steps_per_s": round(rate, 4),
                             "elapsed_s": round(elapsed_before + now - t_start, 2)})
             t_last, step_last, window = now, state.step, []

@@ -56,7 +56,7 @@ def new_state(config: ModelConfig, train: TrainConfig, device: torch.device) -> 
     model, ema = model.to(device), ema.to(device)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate, fused=train.device_data or None)
     return RunState(model, ema, optimizer, 0)
 
 
