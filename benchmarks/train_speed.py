@@ -36,8 +36,10 @@ CONFIGS = {
 
 
 def measure_one(config_name: str, device: str, precision: str, threads: int, steps: int, warmup: int,
-                profile: bool) -> dict:
-    """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``."""
+                profile: bool, path: str = "plain", batch: int | None = None, crop: float | None = None,
+                compiled: bool = False) -> dict:
+    """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``.
+    ``path`` "device" is the fast path (``TrainConfig.device_data``); ``compiled`` uses torch.compile."""
     from diffwave.config import ModelConfig
     from diffwave.training.config import TrainConfig
     from diffwave.training.loop import train
@@ -45,27 +47,32 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
     torch.set_num_threads(threads)
     arch, opts = CONFIGS[config_name]
     config = ModelConfig(**arch)
-    cfg = TrainConfig(max_steps=warmup + steps, save_every=10**9, log_every=10**9, **opts)
+    opts = {**opts, **({"batch_size": batch} if batch else {}), **({"crop_seconds": crop} if crop else {})}
+    fast = path == "device"
+    cfg = TrainConfig(max_steps=warmup + steps, save_every=10**9, log_every=steps if fast else 10**9,
+                      device_data=fast, **opts)
     times: list[float] = []
     dev = torch.device(device)
     last = warmup + steps
     prof = _one_step_profiler() if profile else None  # the real loop's last step, not a copy of it
     with tempfile.TemporaryDirectory() as tmp:
         def on_step(step: int, loss: float, rate: float) -> None:
-            if device == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter())
+            if step in (warmup, last):  # the clock is read (and a GPU synchronised) at the ends only
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter())
             if prof is not None and step == last - 1:
                 prof.start()
             elif prof is not None and step == last:
                 prof.stop()
 
-        state = train(CLIPS, Path(tmp) / "run", config, cfg, dev, on_step=on_step, precision=precision)
-        timed = times[warmup:]
-        rate = (len(timed) - 1) / (timed[-1] - timed[0])
-        crop = cfg.crop_samples(state.model) / config.sample_rate
-        row = {"config": config_name, "device": device, "precision": precision, "threads": threads,
-               "steps/s": rate, "audio s per s": rate * cfg.batch_size * crop, "ms per step": 1000 / rate,
+        state = train(CLIPS, Path(tmp) / "run", config, cfg, dev, on_step=on_step, precision=precision,
+                      compile=compiled)
+        rate = steps / (times[-1] - times[0])
+        crop_s = cfg.crop_samples(state.model) / config.sample_rate
+        row = {"config": config_name, "path": path + (" + compile" if compiled else ""), "device": device,
+               "batch x crop": f"{cfg.batch_size} x {crop_s:.2f} s", "precision": precision, "threads": threads,
+               "steps/s": rate, "audio s per s": rate * cfg.batch_size * crop_s, "ms per step": 1000 / rate,
                "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         if device == "cuda":
             row["peak GPU MB"] = torch.cuda.max_memory_allocated() / 2**20
@@ -81,9 +88,12 @@ def _one_step_profiler():
     return profile(activities=[ProfilerActivity.CPU])
 
 
-def run_setting(args, config_name: str, device: str, precision: str, threads: int, profile: bool) -> dict:
+def run_setting(args, config_name: str, device: str, precision: str, threads: int, profile: bool,
+                path: str = "plain") -> dict:
     cmd = [sys.executable, "-m", "benchmarks.train_speed", "--one", config_name, "--devices", device, "--precisions",
-           precision, "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+           precision, "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
+           "--paths", path] + (["--batch", str(args.batch)] if args.batch else []) \
+        + (["--crop", str(args.crop)] if args.crop else []) + (["--compile"] if args.compile else [])
     if profile:
         cmd.append("--profile")
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -93,7 +103,8 @@ def run_setting(args, config_name: str, device: str, precision: str, threads: in
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-COLUMNS = ["config", "device", "precision", "threads", "steps/s", "audio s per s", "ms per step", "peak RSS MB"]
+COLUMNS = ["config", "path", "device", "batch x crop", "precision", "threads", "steps/s", "audio s per s", "ms per step",
+           "peak RSS MB", "peak GPU MB"]
 PARITY_WINDOW = 250
 
 
@@ -132,6 +143,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--devices", default="cpu")
     p.add_argument("--precisions", default="fp32,bf16")
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--paths", default="plain", help="plain (CPU-drawn batches) and/or device (--device-data)")
+    p.add_argument("--batch", type=int, default=None, help="crops per step [the config's]")
+    p.add_argument("--crop", type=float, default=None, help="crop seconds [2 receptive fields]")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("docs/train_speed"))
@@ -161,15 +176,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.one:
         print(json.dumps(measure_one(args.one, args.devices, args.precisions, int(args.threads), args.steps,
-                                     args.warmup, args.profile)))
+                                     args.warmup, args.profile, args.paths, args.batch, args.crop, args.compile)))
         return
     rows = []
     for name in args.configs.split(","):
         for device in args.devices.split(","):
             for precision in args.precisions.split(","):
                 for threads in (int(t) for t in args.threads.split(",")):
-                    rows.append(run_setting(args, name, device, precision, threads, profile=False))
-                    print(table(rows[-1:], COLUMNS), flush=True)
+                    for path in args.paths.split(","):
+                        rows.append(run_setting(args, name, device, precision, threads, profile=False, path=path))
+                        print(table(rows[-1:], COLUMNS), flush=True)
     first = rows[0]  # profiled in a process of its own, so that no timed row carries the profiler's cost
     profile_text = run_setting(args, first["config"], first["device"], first["precision"], first["threads"],
                                profile=True)["profile"]
