@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import resource
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, fields
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -45,33 +46,60 @@ def _peak_memory_child(model_path, tiny, sampler, steps, rate_seconds, new) -> f
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0
 
 
-def peak_memory(args, sampler: str) -> float:
+def peak_memory(settings: Settings, sampler: str) -> float:
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_peak_memory_child, args.model, args.tiny, sampler, args.steps, args.new, args.new).result()
+        return pool.submit(_peak_memory_child, settings.model, settings.tiny, sampler, settings.steps, settings.new, settings.new).result()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one comparison runs: the CLI's options as data, so that other scripts (the report)
+    build it directly instead of composing a command line."""
+
+    out: Path
+    model: str | None = None
+    tiny: bool = False
+    clips: str | None = None  # folder of clips [extend/examples]
+    limit: int | None = None  # the first N clips
+    seeds: int = 1
+    prompt: float = 5.0
+    generate: float = 3.0
+    steps: int = 50
+    context: float = 4.0
+    new: float = 1.0
+    crepe: str = "tiny"
+    samplers: tuple[str, ...] | None = None  # None: every sampler the model can run
+    skip_memory: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Settings":
+        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        values["samplers"] = tuple(values["samplers"]) if values["samplers"] else None
+        return cls(**values)
 
 
 def nearest_step(schedule, t: float) -> int:
     return int(np.argmin(np.abs(schedule.model_steps.numpy() - t)))
 
 
-def run(args) -> dict:
-    model = pick_model(args.model, args.tiny)
+def run(settings: Settings) -> dict:
+    model = pick_model(settings.model, settings.tiny)
     rate = model.config.sample_rate
     ex = Extender(model)
-    schedule = make_schedule(model.config, args.steps)
+    schedule = make_schedule(model.config, settings.steps)
     t_snap = nearest_step(schedule, 25.0)
-    pieces = clips(args.clips, rate, args.limit)
-    n_prompt, n_gen = int(args.prompt * rate), int(args.generate * rate)
+    pieces = clips(settings.clips, rate, settings.limit)
+    n_prompt, n_gen = int(settings.prompt * rate), int(settings.generate * rate)
     counter = CallCounter(model)
-    args.samplers = args.samplers or usable(model.config)
-    per = {name: {"ks": [], "cost": [], "nfe": [], "scores": [], "generated": []} for name in args.samplers}
+    names = list(settings.samplers or usable(model.config))
+    per = {name: {"ks": [], "cost": [], "nfe": [], "scores": [], "generated": []} for name in names}
     snapshots, tracks = {}, {}
     for ci, (clip_name, audio) in enumerate(pieces):
         prompt, reference = audio[:n_prompt], audio[n_prompt:]
-        real = reference_pitch(audio, rate, args.crepe)
-        for seed in range(args.seeds):
-            for name in args.samplers:
-                job = ex.job(sampler=name, steps=args.steps, context=args.context, new=args.new, seed=seed)
+        real = reference_pitch(audio, rate, settings.crepe)
+        for seed in range(settings.seeds):
+            for name in names:
+                job = ex.job(sampler=name, steps=settings.steps, context=settings.context, new=settings.new, seed=seed)
                 k = job.plan.known_length(len(prompt))
                 states: dict[int, np.ndarray] = {}  # frame 0's x per level; RePaint keeps its last visit
 
@@ -84,17 +112,17 @@ def run(args) -> dict:
                                                                    seed, job.options, step_callback=on_step)))
                 generated = np.concatenate(chunks)
                 per[name]["nfe"].append(counter.calls / job.plan.frames_for(n_gen))
-                per[name]["cost"].append(seconds / args.generate)
+                per[name]["cost"].append(seconds / settings.generate)
                 per[name]["ks"].append([ks(states[n][k:], reference) for n in sorted(states)])  # scored after timing
                 per[name]["generated"].append(generated)
                 first = ci == 0 and seed == 0
-                per[name]["scores"].append(score(np.concatenate([prompt, generated]), real, n_prompt, rate, args.crepe,
+                per[name]["scores"].append(score(np.concatenate([prompt, generated]), real, n_prompt, rate, settings.crepe,
                                                  tracks if first else None, name))
                 if first:
                     snapshots[name] = {"t=25": states[t_snap], "t=0": states[0]}
                     seam_in_frame = k
     counter.close()
-    return summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame)
+    return summarise(settings, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame)
 
 
 def reference_pitch(real: np.ndarray, rate: int, crepe_model: str) -> dict:
@@ -130,20 +158,20 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame) -> dict:
-    out = Path(args.out)
+def summarise(settings: Settings, per, snapshots, tracks, pieces, schedule, rate, n_prompt, seam_in_frame) -> dict:
+    out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
-    real_emb = np.concatenate([crepe.embedding(a, rate, args.crepe) for _, a in pieces])
-    halves = [crepe.embedding(a[: len(a) // 2], rate, args.crepe) for _, a in pieces], [crepe.embedding(a[len(a) // 2 :], rate, args.crepe) for _, a in pieces]
+    real_emb = np.concatenate([crepe.embedding(a, rate, settings.crepe) for _, a in pieces])
+    halves = [crepe.embedding(a[: len(a) // 2], rate, settings.crepe) for _, a in pieces], [crepe.embedding(a[len(a) // 2 :], rate, settings.crepe) for _, a in pieces]
     floor_fd = frechet_distance(np.concatenate(halves[0]), np.concatenate(halves[1]))
     rows, curves = [], {}
     for name, d in per.items():
         s = {k: _nanmean([x[k] for x in d["scores"]]) for k in d["scores"][0]}
-        gen_emb = np.concatenate([crepe.embedding(g, rate, args.crepe) for g in d["generated"]])
+        gen_emb = np.concatenate([crepe.embedding(g, rate, settings.crepe) for g in d["generated"]])
         ks_arr = np.array(d["ks"])  # [runs, steps, 2]
         curves[name] = {"statistic": ks_arr[:, :, 0].mean(0).tolist(), "pvalue": np.exp(np.log(np.clip(ks_arr[:, :, 1], plots.P_FLOOR, None)).mean(0)).tolist()}
         rows.append({"sampler": name, "NFE per frame": float(np.mean(d["nfe"])), "compute s per s": float(np.mean(d["cost"])),
-                     "peak MB": peak_memory(args, name) if not args.skip_memory else float("nan"),
+                     "peak MB": peak_memory(settings, name) if not settings.skip_memory else float("nan"),
                      "CREPE acc": s["crepe_accuracy"], "YIN acc": s["yin_accuracy"],
                      "CREPE runs": int(sum(np.isfinite(x["crepe_accuracy"]) for x in d["scores"])),
                      "YIN runs": int(sum(np.isfinite(x["yin_accuracy"]) for x in d["scores"])),
@@ -161,8 +189,8 @@ def summarise(args, per, snapshots, tracks, pieces, schedule, rate, n_prompt, se
     spec_audio = {"real": ref_full}
     spec_audio.update({n: np.concatenate([ref_full[:n_prompt], per[n]["generated"][0]]) for n in per})
     figs["spectrogram"] = plots.spectrogram(out / "spectrograms.png", spec_audio, rate, n_prompt / rate)
-    result = {"machine": machine(), "clips": [n for n, _ in pieces], "seeds": args.seeds, "steps": args.steps,
-              "prompt_s": args.prompt, "generate_s": args.generate, "crepe_model": args.crepe, "rows": rows,
+    result = {"machine": machine(), "clips": [n for n, _ in pieces], "seeds": settings.seeds, "steps": settings.steps,
+              "prompt_s": settings.prompt, "generate_s": settings.generate, "crepe_model": settings.crepe, "rows": rows,
               "fd_real_vs_real": floor_fd, "ks_curves": curves, "figures": {k: str(v.name) for k, v in figs.items()}}
     write_json(out / "compare_samplers.json", result)
     (out / "compare_samplers.md").write_text(markdown(result))
@@ -197,8 +225,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> None:
-    args = parser().parse_args(argv)
-    print(markdown(run(args)))
+    print(markdown(run(Settings.from_args(parser().parse_args(argv)))))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import torch
 from diffwave.config import ModelConfig
 from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS
-from extend.schedules import lambda_schedule
+from extend.samplers.schedules import lambda_schedule
 
 from .common import run_script, table, write_json
 from .oracle import HarmonicGP, evaluate

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from extend.schedules import lambda_schedule
+from extend.samplers.schedules import lambda_schedule
 
 COLORS = {"lambda": "C0", "naive": "C1", "repaint": "C2", "reference": "0.3"}
 # KS p-values on tens of thousands of samples underflow; they are clipped here before the

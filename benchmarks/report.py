@@ -100,12 +100,10 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     steps = 20 if args.quick else 50
-    cmp_args = compare_samplers.parser().parse_args(
-        ["--out", str(args.out), "--steps", str(steps), "--seeds", str(args.seeds), "--crepe", args.crepe]
-        + (["--limit", "2", "--generate", "1.5", "--new", "0.5"] if args.quick else [])
-        + (["--limit", str(args.clips)] if args.clips else []) + (["--generate", str(args.generate)] if args.generate else [])
-        + (["--tiny"] if args.tiny else []) + (["--model", args.model] if args.model else []))
-    cmp = compare_samplers.run(cmp_args)
+    quick = dict(limit=2, generate=1.5, new=0.5) if args.quick else {}
+    given = {k: v for k, v in (("limit", args.clips), ("generate", args.generate)) if v}
+    cmp = compare_samplers.run(compare_samplers.Settings(out=args.out, steps=steps, seeds=args.seeds, crepe=args.crepe,
+                                                         tiny=args.tiny, model=args.model, **{**quick, **given}))
     oracle = run_oracle([steps] if args.quick else [50, 200], count=64 if args.quick else 256)
     first = next(iter(oracle.values()))
     plots.oracle_bars(args.out / "oracle.png", first)

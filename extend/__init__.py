@@ -3,6 +3,6 @@
 from .api import Extender, check_sampler
 from .files import extend_file
 from .samplers import SAMPLERS, register
-from .schedules import lambda_schedule, repaint_schedule
+from .samplers.schedules import lambda_schedule, repaint_schedule
 
 __all__ = ["Extender", "SAMPLERS", "check_sampler", "extend_file", "lambda_schedule", "register", "repaint_schedule"]

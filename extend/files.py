@@ -68,9 +68,9 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     if seconds is not None:
         duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
     elif gaps is not None:
-        gap_samples(gaps, audio.sample_rate, audio.frames)
+        gap_samples(gaps, audio.sample_rate, audio.length)
     else:
-        check_loop_seam(loop, audio.frames, audio.sample_rate)
+        check_loop_seam(loop, audio.length, audio.sample_rate)
     mode = "extended" if seconds is not None else ("inpainted" if gaps is not None else "loop")
     target = Path(out) if out is not None else default_output(source, mode)
     targets = [target] if candidates == 1 else [target.with_name(f"{target.stem}_{k + 1}{target.suffix}")
@@ -85,7 +85,7 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
         ranked = extender.candidates(audio.samples, audio.sample_rate, seconds, candidates, on_frame=on_frame,
                                      **job_options)
         for path, cand in zip(targets, ranked):
-            samples = cand.audio[audio.frames :] if only_new else cand.audio
+            samples = cand.audio[audio.length :] if only_new else cand.audio
             write_audio(path, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
         return targets
     if gaps is not None:
@@ -94,6 +94,6 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
         result = extender.loop(audio.samples, audio.sample_rate, loop, on_frame=on_frame, **job_options)
     else:
         result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
-    samples = result[audio.frames :] if only_new else result
+    samples = result[audio.length :] if only_new else result
     write_audio(target, samples, audio.sample_rate, audio.subtype, replace=force, exact=True)
     return target

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from diffwave.io.errors import UserError
-from diffwave.training.corpus import Job, build_corpus, find_soundfont, plan_jobs, render_job, split_of
+from diffwave.training.corpus import RenderJob, build_corpus, find_soundfont, plan_jobs, render_job, split_of
 
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
 
@@ -21,7 +21,7 @@ def test_render_one_chorale_part(tmp_path):
     path = str(corpus.getWork("bach/bwv66.6"))
     (tmp_path / "train").mkdir()
     (tmp_path / "val").mkdir()
-    row = render_job(Job("bach/bwv66.6", path, 0, tempo_bpm=120.0, velocity=80, transpose=2), tmp_path, 16000, find_soundfont())
+    row = render_job(RenderJob("bach/bwv66.6", path, 0, tempo_bpm=120.0, velocity=80, transpose=2), tmp_path, 16000, find_soundfont())
     assert row is not None and row["piece_id"] == "bach/bwv66.6"
     audio, rate = sf.read(tmp_path / row["file"])
     assert rate == 16000 and audio.ndim == 1

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchmarks.lambda_sweep import markdown, run
-from extend.schedules import lambda_schedule
+from extend.samplers.schedules import lambda_schedule
 
 
 def test_schedule_exponent_and_last_entry():

@@ -92,7 +92,7 @@ def test_frames_scale_audio_into_the_model_and_back():
 
     from diffwave.schedule import make_schedule
     from extend.frames import plan_frames, run_frames
-    from extend.schedules import lambda_schedule  # noqa: F401  (engine import check)
+    from extend.samplers.schedules import lambda_schedule  # noqa: F401  (engine import check)
 
     from .conftest import TINY
 

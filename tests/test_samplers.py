@@ -6,7 +6,7 @@ import torch
 from diffwave.sampling import forward_noise
 from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS, naive, start
-from extend.schedules import count_reverse_moves, lambda_schedule, repaint_schedule
+from extend.samplers.schedules import count_reverse_moves, lambda_schedule, repaint_schedule
 
 from .conftest import TINY, tiny_model
 

@@ -11,7 +11,7 @@ from diffwave.io.audio import load_mono
 from diffwave.io.cli_util import run_app
 from diffwave.io.errors import UserError
 from diffwave.training.config import TrainConfig
-from diffwave.training.data import CropSampler, find_audio
+from diffwave.training.data import RandomCrops, find_audio
 from diffwave.training.loop import train
 from diffwave.training.shards import MANIFEST, load_pieces, pack, pack_folder
 
@@ -48,12 +48,12 @@ def test_training_reads_a_shard_folder(wav_dir, tmp_path):
     """diffwave train takes a shard folder as DATA_DIR; crops never span two pieces."""
     out = tmp_path / "shards"
     pack_folder(wav_dir, out, RATE, shard_mb=1.0)
-    sampler = CropSampler.from_folder(out, RATE, 400)
+    sampler = RandomCrops.from_folder(out, RATE, 400)
     assert len(sampler.clips) == 3
     cfg = TrainConfig(batch_size=2, crop_seconds=0.25, max_steps=2, save_every=2, seed=1)
     assert train(out, tmp_path / "run", TINY, cfg, torch.device("cpu")).step == 2
     with pytest.raises(UserError, match="pack them again with --sample-rate 16000"):
-        CropSampler.from_folder(out, 16000, 400)
+        RandomCrops.from_folder(out, 16000, 400)
 
 
 def test_repacking_replaces_only_its_own_shards(wav_dir, tmp_path, capsys):

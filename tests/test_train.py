@@ -328,10 +328,10 @@ def test_device_crops_cut_the_same_kind_of_crops_in_one_shot():
     """Every row is a slice of one clip (zero-padded past a short clip's end), clips drawn by length."""
     import numpy as np
 
-    from diffwave.training.data import CropSampler, DeviceCrops, step_generator
+    from diffwave.training.data import DeviceCrops, RandomCrops, step_generator
 
     clips = [np.arange(1, 301, dtype=np.float32), -np.arange(1, 51, dtype=np.float32)]
-    crops = DeviceCrops.from_sampler(CropSampler(clips, 64), "cpu")
+    crops = DeviceCrops.from_crops(RandomCrops(clips, 64), "cpu")
     rows = crops.batch(400, step_generator(0, 0, 0, "cpu"))
     assert rows.shape == (400, 64)
     long = rows[rows[:, 0] > 0]

@@ -43,7 +43,8 @@ class Audio:
         return int(self.samples.shape[1])
 
     @property
-    def frames(self) -> int:
+    def length(self) -> int:
+        """Samples per channel (soundfile calls them frames; here a frame is an extension window)."""
         return int(self.samples.shape[0])
 
 

@@ -44,7 +44,7 @@ MARKER = ".diffwave-corpus"
 
 
 @dataclass(frozen=True)
-class Job:
+class RenderJob:
     piece_id: str
     path: str
     part: int  # -1 = the whole score
@@ -64,7 +64,7 @@ def split_of(piece_id: str) -> str:
     return "val" if zlib.crc32(piece_id.encode()) % 1000 < VALIDATION_PER_MILLE else "train"
 
 
-def plan_jobs(seed: int) -> list[Job]:
+def plan_jobs(seed: int) -> list[RenderJob]:
     """Every (score, part) render job, with seeded tempo/velocity/transpose, in seeded order."""
     from music21 import corpus
 
@@ -77,13 +77,13 @@ def plan_jobs(seed: int) -> list[Job]:
         piece_id = path.split("/corpus/")[-1].rsplit(".", 1)[0]
         parts = [-1, 0, 1, 2, 3] if SOURCES[source] else [-1]
         for part in parts:
-            jobs.append(Job(piece_id, path, part, float(rng.uniform(60, 150)), int(rng.integers(55, 110)),
+            jobs.append(RenderJob(piece_id, path, part, float(rng.uniform(60, 150)), int(rng.integers(55, 110)),
                             int(rng.integers(-5, 6))))
     order = rng.permutation(len(jobs))
     return [jobs[i] for i in order]
 
 
-def _prepare_score(job: Job):
+def _prepare_score(job: RenderJob):
     """music21 stream for a job: chosen part, piano instruments, tempo, velocity, transposition."""
     from music21 import converter, instrument, stream, tempo
 
@@ -129,7 +129,7 @@ def normalise(audio: np.ndarray, rate: int) -> np.ndarray:
     return out * (PEAK_LIMIT / peak) if peak > PEAK_LIMIT else out
 
 
-def render_job(job: Job, out_dir: Path, rate: int, soundfont: Path) -> dict | None:
+def render_job(job: RenderJob, out_dir: Path, rate: int, soundfont: Path) -> dict | None:
     """Render one job to FLAC; returns its manifest row, or None if the score has no notes."""
     import soundfile as sf
     from music21 import midi
@@ -226,4 +226,4 @@ def build_corpus(out_dir: str | Path, hours: float = 10.0, sample_rate: int = 16
     return rows
 
 
-__all__ = ["Job", "asdict", "build_corpus", "plan_jobs", "render_job", "split_of"]
+__all__ = ["RenderJob", "asdict", "build_corpus", "plan_jobs", "render_job", "split_of"]

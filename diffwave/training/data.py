@@ -32,7 +32,7 @@ def step_generator(seed: int, step: int, rank: int = 0, device: torch.device | s
     return g
 
 
-class CropSampler:
+class RandomCrops:
     """Random fixed-length crops from a set of clips, sampled proportionally to length."""
 
     def __init__(self, clips: list[np.ndarray], crop: int):
@@ -45,7 +45,7 @@ class CropSampler:
         self.weights = torch.tensor([float(len(c)) for c in self.clips], dtype=torch.float64)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, rate: int, crop: int) -> "CropSampler":
+    def from_folder(cls, folder: str | Path, rate: int, crop: int) -> "RandomCrops":
         """Every audio file under ``folder``, or the pieces of a shard folder (:mod:`diffwave.shards`)."""
         from .shards import is_shard_folder, load_pieces
 
@@ -71,7 +71,7 @@ class CropSampler:
 
 
 class DeviceCrops:
-    """The same crops as :class:`CropSampler` draws them (clip by length, uniform start, zero
+    """The same crops as :class:`RandomCrops` draws them (clip by length, uniform start, zero
     padding), held as one flat tensor on the training device and cut there with index
     arithmetic: no Python loop, no host-to-device copy per step. Draws come from a generator on
     that device, so a run on it is a function of (seed, step, rank) as on the CPU path, but a
@@ -91,8 +91,8 @@ class DeviceCrops:
         self.weights = lengths.double().to(device)
 
     @classmethod
-    def from_sampler(cls, sampler: CropSampler, device: torch.device | str) -> "DeviceCrops":
-        return cls(sampler.clips, sampler.crop, device)
+    def from_crops(cls, crops: RandomCrops, device: torch.device | str) -> "DeviceCrops":
+        return cls(crops.clips, crops.crop, device)
 
     def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
         """[size, crop] float32 on the device, from a generator on the device."""

@@ -28,7 +28,7 @@ from ..runtime.precision import use_bf16
 from ..sampling import forward_noise
 from ..schedule import training_schedule
 from .config import TrainConfig
-from .data import CropSampler, DeviceCrops, step_generator
+from .data import DeviceCrops, RandomCrops, step_generator
 from .distributed import agree, rank_and_world
 from .levels import level_maps
 from .runlog import plot_loss, truncate_after, write_rows
@@ -118,10 +118,10 @@ def train(
         previous = truncate_after(run_dir / "log.csv", state.step)
         elapsed_before = previous[-1]["elapsed_s"] if previous else 0.0
 
-    crops = CropSampler.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
+    crops = RandomCrops.from_folder(data_dir, config.sample_rate, train_cfg.crop_samples(state.model))
     draw_on = device if train_cfg.device_data else torch.device("cpu")  # where crops, levels and noise are drawn
     if train_cfg.device_data:
-        crops = DeviceCrops.from_sampler(crops, device)
+        crops = DeviceCrops.from_crops(crops, device)
     abar = training_schedule(config).alpha_bars.float().to(draw_on)
     net = state.model
     if world > 1:

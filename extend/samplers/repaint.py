@@ -7,9 +7,9 @@ import torch
 from diffwave.sampling import Denoiser, predict_eps, renoise_step, step_from_eps, x0_estimate
 from diffwave.schedule import Schedule
 
-from ..schedules import default_jump_length, repaint_schedule
 from .common import noised_known, start
 from .registry import Callback, register
+from .schedules import default_jump_length, repaint_schedule
 
 
 def check_repaint(steps: int, jump_length: int | None = None, resample: int = 10) -> None:
@@ -25,7 +25,7 @@ def repaint(model: Denoiser, noise, known, mask, schedule: Schedule, generator, 
             jump_length: int | None = None, resample: int = 10) -> torch.Tensor:
     """RePaint (Lugmayr et al. 2022, Alg. 1): replacement, plus jumps back up j levels by
     re-noising x_{t-1} -> x_t (DDPM eq. 2), ``resample`` times per jump point.
-    ``jump_length`` None: :func:`extend.schedules.default_jump_length` (10 from 50 steps up).
+    ``jump_length`` None: :func:`extend.samplers.schedules.default_jump_length` (10 from 50 steps up).
     NFE = S + (r - 1)(S - j) when j divides S, 1910 for S=200, j=10, r=10."""
     j = default_jump_length(len(schedule)) if jump_length is None else jump_length
     path = repaint_schedule(len(schedule), j, resample)

@@ -7,9 +7,9 @@ import torch
 from diffwave.sampling import Denoiser, predict_eps, step_from_eps, x0_estimate
 from diffwave.schedule import Schedule
 
-from ..schedules import lambda_schedule
 from .common import noised_known, start
 from .registry import Callback, register
+from .schedules import lambda_schedule
 
 
 def guided(model: Denoiser, noise, known, mask, schedule: Schedule, generator, callback: Callback,
@@ -45,7 +45,7 @@ def reverse_lambda(model: Denoiser, noise, known, mask, schedule: Schedule, gene
                    lambdas: torch.Tensor | None = None) -> torch.Tensor:
     """Interpolation guidance with the reverse lambda schedule (paper eqs. 19-21). NFE = S.
 
-    ``lambdas`` [S] defaults to :func:`extend.schedules.lambda_schedule`: the known audio
+    ``lambdas`` [S] defaults to :func:`extend.samplers.schedules.lambda_schedule`: the known audio
     dominates early, and the model's own estimate takes over late (lambda = 1 at the end).
     """
     lam = lambda_schedule(len(schedule)) if lambdas is None else lambdas
