@@ -20,7 +20,6 @@ import numpy as np
 
 from diffwave.schedule import make_schedule
 from extend import Extender
-from extend.frames import run_frames
 from extend.samplers import usable
 
 from . import crepe, plots
@@ -108,8 +107,9 @@ def run(settings: Settings) -> dict:
                         states[info["n"]] = info["x"][0].float().cpu().numpy() / scale
 
                 counter.calls = 0
-                chunks, seconds = timed(lambda: list(run_frames(model, prompt, n_gen, job.sampler, job.schedule, job.plan,
-                                                                   seed, job.options, step_callback=on_step)))
+                chunks, seconds = timed(lambda: list(ex.stream(prompt, rate, n_gen / rate, on_step=on_step, sampler=name,
+                                                               steps=settings.steps, context=settings.context,
+                                                               new=settings.new, seed=seed)))
                 generated = np.concatenate(chunks)
                 per[name]["nfe"].append(counter.calls / job.plan.frames_for(n_gen))
                 per[name]["cost"].append(seconds / settings.generate)

@@ -42,6 +42,7 @@ MAX_CANDIDATES = 16
 RESAMPLE_TAIL_S = 0.1  # model-rate input kept before the seam when resampling the continuation
 
 FrameCallback = Callable[[int, int | None, np.ndarray], None]
+StepCallback = Callable[[int, dict], None]  # (frame, the sampler's per-step dict)
 
 
 @dataclass(frozen=True)
@@ -150,26 +151,30 @@ class Extender:
         validate(frames, rate, "audio")
         return model_input(frames, rate, self.sample_rate)
 
-    def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None) -> Iterator[np.ndarray]:
+    def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None,
+             on_step: StepCallback | None = None) -> Iterator[np.ndarray]:
         count = None if math.isinf(total) else job.plan.frames_for(int(total))
         denoiser = for_precision(self.model, job.precision)
         for index, chunk in enumerate(run_frames(denoiser, mono, total, job.sampler, job.schedule, job.plan,
-                                                  job.seed, job.options)):
+                                                  job.seed, job.options, step_callback=on_step)):
             if on_frame is not None:
                 on_frame(index, count, chunk)
             yield chunk
 
     def stream(self, audio: np.ndarray, sample_rate: int, seconds: float | None = None,
-               on_frame: FrameCallback | None = None, **job_options) -> Iterator[np.ndarray]:
+               on_frame: FrameCallback | None = None, on_step: StepCallback | None = None,
+               **job_options) -> Iterator[np.ndarray]:
         """Yield each frame's new audio (mono float32 at ``self.sample_rate``) as soon as it exists.
 
         ``seconds=None`` streams forever (looped generation); stop iterating to end it.
-        ``on_frame(index, total_frames_or_None, chunk)`` is called per frame.
+        ``on_frame(index, total_frames_or_None, chunk)`` is called per frame, and
+        ``on_step(frame, info)`` after every reverse step with the sampler's
+        ``{"i", "n", "x", "x0"}`` (:mod:`extend.samplers`; x and x0 in the model's units, x data_scale).
         """
         job = self.job(**job_options)  # validated now, not at the first next()
         mono = self._model_input(audio, sample_rate)
         total = math.inf if seconds is None else int(round(duration_ok(seconds, MAX_SECONDS, "seconds", self.sample_rate) * self.sample_rate))
-        return self._run(mono, total, job, on_frame)
+        return self._run(mono, total, job, on_frame, on_step)
 
     def inpaint(self, audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]],
                 on_frame: FrameCallback | None = None, **job_options) -> np.ndarray:
