@@ -207,25 +207,39 @@ class Extender:
             out[a:b] = gap_at_rate(frames, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 
-    def loop(self, audio: np.ndarray, sample_rate: int, seam: float = 0.25, on_frame: FrameCallback | None = None,
-             **job_options) -> np.ndarray:
-        """Return ``audio`` made to loop without a seam: played end to start, it flows on.
+    def loop(self, audio: np.ndarray, sample_rate: int, seam: float = 0.25, seconds: float | None = None,
+             on_frame: FrameCallback | None = None, **job_options) -> np.ndarray:
+        """Return audio that loops without a seam: played end to start, it flows on.
 
-        The clip is rotated by half its length, so that its end meets its start in the middle,
-        the ``seam`` seconds around that junction are inpainted from both sides
-        (:meth:`inpaint`), and the clip is rotated back. The result has the input's length and
-        layout; everything except the first and last ``seam`` / 2 seconds is the input, bit-exact.
+        ``seconds`` None: ``audio`` itself is made to loop. The clip is rotated by half its
+        length, so that its end meets its start in the middle, the ``seam`` seconds around that
+        junction are inpainted from both sides (:meth:`inpaint`), and the clip is rotated back.
+        The result has the input's length; everything except the first and last ``seam`` / 2
+        seconds is the input, bit-exact.
+
+        ``seconds`` N: ``audio`` followed by N seconds that continue it (:meth:`extend`) and wrap
+        back to its start: the last ``seam`` seconds of the continuation are inpainted between the
+        continuation and the input's beginning. The input stays bit-exact, and the result loops.
+        Returns float64 in the input's layout.
         """
         frames = _as_frames(audio)
         rate = rate_ok(sample_rate)
         n = frames.shape[0]
-        check_loop_seam(seam, n, rate)
-        half = n // 2
-        rotated = np.concatenate([frames[half:], frames[:half]])
-        junction = (n - half) / rate
-        filled = _as_frames(self.inpaint(rotated, rate, [(junction - seam / 2, junction + seam / 2)], on_frame,
-                                         **job_options))
-        out = np.concatenate([filled[n - half :], filled[: n - half]])
+        if seconds is None:
+            check_loop_seam(seam, n, rate)
+            half = n // 2
+            rotated = np.concatenate([frames[half:], frames[:half]])
+            junction = (n - half) / rate
+            filled = _as_frames(self.inpaint(rotated, rate, [(junction - seam / 2, junction + seam / 2)], on_frame,
+                                             **job_options))
+            out = np.concatenate([filled[n - half :], filled[: n - half]])
+        else:
+            new = int(round(duration_ok(seconds, MAX_SECONDS, "seconds", rate) * rate))
+            check_loop_seam(seam, 2 * new, rate)  # the seam lies inside the continuation
+            extended = _as_frames(self.extend(audio, rate, seconds, on_frame, **job_options))
+            wrapped = np.concatenate([extended[n:], extended[:n]])  # [continuation | input]: the wrap is inside
+            filled = _as_frames(self.inpaint(wrapped, rate, [(new / rate - seam, new / rate)], on_frame, **job_options))
+            out = np.concatenate([frames, filled[:new]])
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 
     def candidates(self, audio: np.ndarray, sample_rate: int, seconds: float, count: int = 4,

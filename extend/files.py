@@ -53,13 +53,15 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     their paths as a list.
     """
     modes = [name for name, value in (("--seconds", seconds), ("--gap", gaps), ("--loop", loop)) if value is not None]
-    if len(modes) != 1:
-        raise UserError("give one of --seconds (extend), --gap (fill) or --loop (make loopable)"
-                        + (f", not {' and '.join(modes)}" if modes else ""))
+    if len(modes) != 1 and modes != ["--seconds", "--loop"]:  # --loop with --seconds: a continuation that loops
+        raise UserError("give one of --seconds (extend), --gap (fill) or --loop (make loopable; with --seconds, "
+                        "a continuation that loops)" + (f", not {' and '.join(modes)}" if modes else ""))
     if seconds is None and only_new:
         raise UserError("--only-new applies to extension, not to gaps or loops")
-    if seconds is None and candidates != 1:
+    if (seconds is None or loop is not None) and candidates != 1:
         raise UserError("--candidates applies to extension, not to gaps or loops")
+    if loop is not None and only_new:
+        raise UserError("--only-new applies to extension, not to gaps or loops")
     if seconds is not None:
         seconds = duration_ok(seconds, MAX_SECONDS)
     check_sampler(job_options.get("sampler", "lambda"))  # before reading input or loading the model
@@ -67,11 +69,12 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     audio = read_audio(source, warn=warn)  # first: a directory such as "." has no name to derive an output from
     if seconds is not None:
         duration_ok(seconds, MAX_SECONDS, rate=audio.sample_rate)  # at least one sample, before any model loads
-    elif gaps is not None:
+    if gaps is not None:
         gap_samples(gaps, audio.sample_rate, audio.length)
-    else:
-        check_loop_seam(loop, audio.length, audio.sample_rate)
-    mode = "extended" if seconds is not None else ("inpainted" if gaps is not None else "loop")
+    if loop is not None:
+        span = audio.length if seconds is None else 2 * int(round(seconds * audio.sample_rate))
+        check_loop_seam(loop, span, audio.sample_rate)
+    mode = "loop" if loop is not None else ("inpainted" if gaps is not None else "extended")
     target = Path(out) if out is not None else default_output(source, mode)
     targets = [target] if candidates == 1 else [target.with_name(f"{target.stem}_{k + 1}{target.suffix}")
                                                 for k in range(max(int(candidates), 0))]
@@ -91,7 +94,7 @@ def extend_file(input: str | os.PathLike, seconds: float | None = None, out: str
     if gaps is not None:
         result = extender.inpaint(audio.samples, audio.sample_rate, gaps, on_frame=on_frame, **job_options)
     elif loop is not None:
-        result = extender.loop(audio.samples, audio.sample_rate, loop, on_frame=on_frame, **job_options)
+        result = extender.loop(audio.samples, audio.sample_rate, loop, seconds, on_frame=on_frame, **job_options)
     else:
         result = extender.extend(audio.samples, audio.sample_rate, seconds, on_frame=on_frame, **job_options)
     samples = result[audio.length :] if only_new else result

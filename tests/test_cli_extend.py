@@ -364,7 +364,14 @@ def test_loop_from_the_cli(song, model, capsys, tmp_path):
     assert len(a) == len(b) and np.array_equal(a[400:-400], b[400:-400]) and not np.array_equal(a[:400], b[:400])
     song.with_name("song_loop.wav").unlink()
     _fails([song, "--loop", "0.3", "--model", model, *FAST], capsys, "the loop seam must be", tmp_path)
-    _fails([song, "--loop", "0.1", "-s", "1", "--model", model, *FAST], capsys, "not --seconds and --loop", tmp_path)
+    code, err = _run([song, "--loop", "0.05", "-s", "0.2", "--model", model, *FAST], capsys)  # a continuation that loops
+    assert code == 0, err
+    c, _ = sf.read(song.with_name("song_loop.wav"), dtype="int16")
+    assert len(c) == len(a) + 1600 and np.array_equal(c[: len(a)], a)
+    song.with_name("song_loop.wav").unlink()
+    _fails([song, "--loop", "0.1", "--gap", "0.1-0.2", "--model", model, *FAST], capsys, "not --gap and --loop", tmp_path)
+    _fails([song, "--loop", "0.1", "-s", "0.2", "--candidates", "2", "--model", model, *FAST], capsys,
+           "--candidates applies to extension", tmp_path)
 
 
 def test_candidates_from_the_cli(song, model, capsys, tmp_path):

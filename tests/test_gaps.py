@@ -121,3 +121,16 @@ def test_candidates_are_one_batch_ranked_by_the_seam(ex):
     assert np.array_equal(one.audio, ex.extend(audio, 8000, 0.1, seed=5, **FAST))  # K = 1 is extend
     with pytest.raises(UserError, match="candidates must be an integer from 1 to 16"):
         ex.candidates(audio, 8000, 0.1, 0, **FAST)
+
+
+def test_a_continuation_that_loops_back_to_the_prompt(ex):
+    """loop(seconds=N): the input bit-exact, then N s of continuation whose last `seam` s are inpainted
+    against the input's start; the rest of the continuation is extend()'s."""
+    audio = piano_like(0.4, 8000)
+    out = ex.loop(audio, 8000, 0.05, seconds=0.2, **FAST)
+    plain = ex.extend(audio, 8000, 0.2, **FAST)
+    n = len(audio)
+    assert out.shape == (n + 1600,) and np.array_equal(out[:n], audio)
+    assert np.array_equal(out[: n + 1200], plain[: n + 1200]) and not np.array_equal(out[n + 1200 :], plain[n + 1200 :])
+    with pytest.raises(UserError, match="the loop seam must be"):
+        ex.loop(audio, 8000, 0.3, seconds=0.2, **FAST)
