@@ -24,9 +24,17 @@ from extend.samplers import usable
 
 from . import crepe, plots
 from .common import CallCounter, add_engine_args, clips, machine, pick_model, run_script, table, timed, write_json
-from .metrics import click_score, frechet_distance, ks, pitch_accuracy, seam_flux_ratio, seam_pitch_jump_cents, yin
-
-VOICED = 0.5  # CREPE periodicity threshold for a voiced frame
+from .metrics import (
+    CLICK,
+    VOICED,
+    click_score,
+    frechet_distance,
+    ks,
+    pitch_accuracy,
+    seam_flux_ratio,
+    seam_pitch_jump_cents,
+    yin,
+)
 
 
 def _rss_kb() -> int:
@@ -177,7 +185,7 @@ def summarise(settings: Settings, per, snapshots, tracks, pieces, schedule, rate
                      "YIN runs": int(sum(np.isfinite(x["yin_accuracy"]) for x in d["scores"])),
                      "seam jump cents": s["seam_jump_cents"],
                      "seam flux ratio": s["seam_flux_ratio"], "click score": s["click_score"],
-                     "clicks": int(sum(x["click_score"] > 3.0 for x in d["scores"])), "runs": len(d["scores"]),
+                     "clicks": int(sum(x["click_score"] > CLICK for x in d["scores"])), "runs": len(d["scores"]),
                      "voiced frac": s["voiced_fraction"], "FD CREPE": frechet_distance(gen_emb, real_emb),
                      "final KS": curves[name]["statistic"][0]})
     ref_full = pieces[0][1]

@@ -30,14 +30,13 @@ import numpy as np
 
 from . import crepe
 from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, timed, write_json
-from .metrics import spectral_centroid, yin
+from .metrics import VOICED, spectral_centroid, yin
 
 PROMPT_S = 5.0
 CONTINUATION_S = 1.0
 WINDOWS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0))
 PITCH_WINDOW_S = 0.25
 CENTS_HELD = 50.0
-VOICED = 0.5  # CREPE periodicity threshold, as on the model card
 MIN_VOICED_FRAMES = 10  # of 25 in the pitch window
 SYNTH_NOTES = (("synth low A2", 110.0), ("synth mid A4", 440.0), ("synth high E6", 1318.5))
 PLOT_SPAN_S = (-0.5, 1.0)

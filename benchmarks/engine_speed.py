@@ -19,7 +19,7 @@ from extend import Extender
 from extend.frames import run_frames
 
 from .common import CallCounter, add_engine_args, clips, machine, pick_model, run_script, table, timed, write_json
-from .metrics import click_score, ks, seam_flux_ratio
+from .metrics import CLICK, click_score, ks, seam_flux_ratio
 
 
 def crop_pass_error(model, margin: int, length: int = 48000, seed: int = 0) -> float:
@@ -55,7 +55,7 @@ def seam_rows(ex: Extender, pieces, steps: int, samplers: list[str]) -> list[dic
                 flux.append(seam_flux_ratio(full, len(prompt), rate))
             rows.append({"sampler": sampler, "seam fade": "yes" if fade else "no",
                          "step at seam / median step": float(np.median(steps_rel)), "click score (median)": float(np.median(clicks)),
-                         "clicks (> 3)": int(sum(c > 3 for c in clicks)), "seam flux ratio (median)": float(np.median(flux)),
+                         "clicks (> 3)": int(sum(c > CLICK for c in clicks)), "seam flux ratio (median)": float(np.median(flux)),
                          "frames": len(pieces)})
     return rows
 

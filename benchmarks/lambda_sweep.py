@@ -59,7 +59,7 @@ def markdown(rows: list[dict], steps: int) -> str:
 
 
 def plot(path: Path, rows: list[dict], steps: int) -> Path:
-    from .plots import _save, plt
+    from .plots import plt, save
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
     swept = [r for r in rows if r["forced last"] and math.isfinite(r["exponent"])]
@@ -76,7 +76,7 @@ def plot(path: Path, rows: list[dict], steps: int) -> Path:
     ax.set_title(f"Oracle, {steps} steps: weight of the model in the known region")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def main(argv=None) -> None:

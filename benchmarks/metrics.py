@@ -10,6 +10,9 @@ import scipy.stats
 HOP_S = 0.01
 
 
+VOICED = 0.5  # CREPE periodicity at or above which a frame counts as voiced (every benchmark)
+CLICK = 3.0  # click score above which a seam is an audible click (:func:`click_score`)
+
 def ks(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov statistic and p-value of sample values (paper Fig. 3)."""
     r = scipy.stats.ks_2samp(np.ravel(a), np.ravel(b))
@@ -45,7 +48,7 @@ def click_score(audio: np.ndarray, seam: int, rate: int, window_s: float = 0.004
 
 
 def has_click(audio: np.ndarray, seam: int, rate: int) -> bool:
-    return click_score(audio, seam, rate) > 3.0
+    return click_score(audio, seam, rate) > CLICK
 
 
 def pitch_accuracy(f0: np.ndarray, f0_ref: np.ndarray, voiced: np.ndarray, voiced_ref: np.ndarray,

@@ -26,9 +26,7 @@ from diffwave.training.runlog import plot_loss, read_rows
 
 from . import crepe, plots
 from .common import clips, machine, pick_model, replace_section, run_script, table, timed, write_json
-from .metrics import ks, spectral_centroid, yin
-
-VOICED = 0.5
+from .metrics import VOICED, ks, spectral_centroid, yin
 
 
 def describe(group: list[np.ndarray], rate: int, crepe_model: str) -> dict:
@@ -93,9 +91,7 @@ def centroid_plot(path: Path, gen: np.ndarray, val: np.ndarray) -> None:
     ax.set_xlabel("spectral centroid (Hz)")
     ax.set_ylabel("density")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plots.save(fig, path)
 
 
 def measure(model, val: list[np.ndarray], samples: int = 8, seconds: float = 5.0, steps: int = 50,

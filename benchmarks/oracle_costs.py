@@ -121,7 +121,7 @@ def verdict(rows: list[dict]) -> str:
 def figure(path: Path, rows: list[dict]) -> Path:
     import matplotlib.pyplot as plt
 
-    from .plots import _save
+    from .plots import save
 
     fig, axes = plt.subplots(1, len(LAYOUTS), figsize=(11, 4), sharey=True)
     labels = list(dict.fromkeys(r["setting"] for r in rows))
@@ -142,7 +142,7 @@ def figure(path: Path, rows: list[dict]) -> Path:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("KS vs the exact conditional")
     axes[-1].legend(fontsize=7, loc="upper right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 COLUMNS = ["setting", "steps", "NFE", "cost (passes)", "KS near", "KS far", "mean error near", "variance ratio near"]

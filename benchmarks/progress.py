@@ -23,6 +23,7 @@ from pathlib import Path
 from diffwave.checkpoint import load_model, read_metadata
 from diffwave.io.errors import UserError
 
+from . import plots
 from .common import clips, machine, replace_section, run_script, table, write_json
 from .model_card import add_measure_args, describe, measure
 
@@ -68,9 +69,7 @@ def plot(path: Path, rows: list[dict], validation: dict) -> Path:
         ax.set_xlabel("training steps (thousands)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc=where, ncol=2 if where == "upper left" else 1)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plots.save(fig, path)
     return path
 
 

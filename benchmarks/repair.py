@@ -23,7 +23,7 @@ import numpy as np
 from extend import Extender
 
 from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, write_json
-from .metrics import click_score, seam_flux_ratio
+from .metrics import CLICK, click_score, seam_flux_ratio
 
 CLIP_S = 3.0
 SEAM_S = 0.25
@@ -45,7 +45,7 @@ def summary(name: str, what: str, scores: list[dict]) -> dict:
     return {"sampler": name, "seam": what, "step / median step": float(np.median([s["step"] for s in scores])),
             "RMS made / real (median)": float(np.median(ratios)) if ratios else "",
             "click score (median)": float(np.median([s["click"] for s in scores])),
-            "clicks (> 3)": int(sum(s["click"] > 3 for s in scores)),
+            "clicks (> 3)": int(sum(s["click"] > CLICK for s in scores)),
             "flux ratio (median)": float(np.median([s["flux"] for s in scores])), "clips": len(scores)}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from diffwave.model import DiffWave
+from diffwave.runtime.rng import FRAME, derived_generator
 from diffwave.schedule import Schedule
 
 from .samplers import Sampler
@@ -53,7 +54,8 @@ def plan_frames(model: DiffWave, context_s: float, new_s: float, crop: bool = Tr
 
 
 def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed((seed * 1_000_003 + frame * 7_919) % (2**63 - 1))
+    """Frame ``frame``'s generator (:data:`diffwave.runtime.rng.FRAME`)."""
+    return derived_generator(seed, (frame,), FRAME, device)
 
 
 @torch.no_grad()

@@ -22,6 +22,16 @@ TINY = ModelConfig(sample_rate=8000, residual_channels=4, residual_layers=4, dil
                    beta_start=1e-4, beta_end=0.2)
 
 
+# One case per sampler for tests that run them all: knobs that make it cheap on tiny schedules and
+# random enough to tell seeds apart (ddim's default eta = 0 ignores the generator).
+SAMPLER_CASES = {"repaint": {"jump_length": 2, "resample": 2}, "ddim": {"eta": 1.0}}
+
+
+def sampler_case(name: str) -> dict:
+    """The knobs a test passes to sampler ``name`` (a fresh dict)."""
+    return dict(SAMPLER_CASES.get(name, {}))
+
+
 def tiny_model(seed: int = 0, config: ModelConfig = TINY) -> DiffWave:
     """A tiny random net whose output layer is not zero (so outputs depend on inputs)."""
     torch.manual_seed(seed)

@@ -26,6 +26,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt tunables are glibc's")
 @pytest.mark.parametrize("length, passes", [(48000, 10), (600000, 3)], ids=["3 MB activations", "38 MB, above the mmap cap"])
 def test_retained_buffers_do_not_fault_again(length, passes):

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
 
+
+@pytest.mark.slow
 def test_report_smoke(tmp_path):
     """benchmarks.report --tiny --quick writes the Markdown report, JSON and every figure."""
     from benchmarks import report
@@ -18,6 +21,7 @@ def test_report_smoke(tmp_path):
     assert data["rows"][0]["NFE per frame"] == 20
 
 
+@pytest.mark.slow
 def test_engine_speed_smoke(tmp_path):
     """benchmarks.engine_speed runs on a tiny model and reports NFE with and without cropping."""
     from benchmarks import engine_speed
@@ -64,6 +68,7 @@ def test_oracle_costs_pareto_and_verdict():
     assert "naive at 50 steps (KS 0.300, 50 passes), guidance w=2" in text and "forcing scores 0.110" in text
 
 
+@pytest.mark.slow
 def test_repair_smoke(tmp_path):
     """benchmarks.repair scores the raw wrap, the looped wrap and both gap seams on a tiny model."""
     from benchmarks import repair

@@ -11,7 +11,7 @@ from extend.frames import plan_frames, run_frames
 from extend.samplers import SAMPLERS
 from extend.seam import residual_fade
 
-from .conftest import piano_like, tiny_model
+from .conftest import piano_like, sampler_case, tiny_model
 
 RATE = 8000
 
@@ -32,7 +32,7 @@ FAST = dict(steps=6, new=0.1, context=0.5)
 def test_output_length_and_bit_exact_prefix(ex, sampler):
     """Output is input + S seconds long, and the input samples come back unchanged."""
     audio = piano_like(0.7, RATE)
-    opts = {"jump_length": 2, "resample": 2} if sampler == "repaint" else {}
+    opts = sampler_case(sampler)
     out = ex.extend(audio, RATE, 0.25, sampler=sampler, **FAST, **opts)
     assert out.shape == (len(audio) + 2000,)
     assert np.array_equal(out[: len(audio)], audio)
@@ -180,18 +180,22 @@ def test_readme_api_snippet_runs(tmp_path, monkeypatch):
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert blocks, "README has no python snippet"
+    from dataclasses import replace
+
     from diffwave.checkpoint import save_model
 
+    from .conftest import TINY
+
     model_path = tmp_path / "tiny.safetensors"
-    save_model(model_path, tiny_model())
+    save_model(model_path, tiny_model(config=replace(TINY, num_steps=50)))  # the defaults (50 steps) run too
     import soundfile as sf
 
-    sf.write(tmp_path / "prompt.wav", piano_like(0.5, 16000), 16000)
+    sf.write(tmp_path / "prompt.wav", piano_like(3.0, 16000), 16000)
     code = blocks[0].replace("Extender()", f"Extender({str(model_path)!r})").replace("steps=50", "steps=4")
     code = code.replace("extend/examples/clip01.flac", str(tmp_path / "prompt.wav"))
     monkeypatch.chdir(tmp_path)  # the snippet writes continued.wav to the working folder
     exec(compile(code, "README", "exec"), {"__name__": "readme"})
-    assert sf.info(str(tmp_path / "continued.wav")).duration == pytest.approx(10.5, abs=1e-3)
+    assert sf.info(str(tmp_path / "continued.wav")).duration == pytest.approx(13.0, abs=1e-3)
 
 
 def test_auto_precision_is_fp32_on_a_gpu_without_bf16(monkeypatch):

@@ -11,7 +11,7 @@ from extend.frames import plan_frames
 from extend.gaps import fill_gap
 from extend.samplers import SAMPLERS
 
-from .conftest import TINY, piano_like, tiny_model
+from .conftest import TINY, piano_like, sampler_case, tiny_model
 
 FAST = dict(steps=4, new=0.05, context=0.2)
 
@@ -64,7 +64,7 @@ def test_every_sampler_fills_a_gap(ex):
 
     audio = piano_like(0.4, 8000)
     for name in usable(TINY):
-        opts = {"jump_length": 1, "resample": 2} if name == "repaint" else {}
+        opts = sampler_case(name)
         out = ex.inpaint(audio, 8000, [(0.1, 0.15)], sampler=name, **FAST, **opts)
         assert np.array_equal(out[:800], audio[:800]) and np.array_equal(out[1200:], audio[1200:]), name
     assert "forcing" in SAMPLERS

@@ -1,5 +1,6 @@
 """DiffWave network: shapes, receptive field, fractional step embedding."""
 
+import pytest
 import torch
 
 from diffwave.config import ModelConfig
@@ -116,3 +117,15 @@ def test_weight_shapes_match_the_built_network():
     config = ModelConfig(sample_rate=8000, residual_channels=6, residual_layers=5, dilation_cycle=3, num_steps=10)
     built = {k: tuple(v.shape) for k, v in DiffWave(config).state_dict().items()}
     assert DiffWave.weight_shapes(config) == built
+
+
+def test_moved_modules_keep_their_old_names_with_a_warning():
+    """diffwave.train and extend.schedules still import, and say where things went."""
+    import importlib
+    import sys
+
+    for old, name in (("diffwave.train", "train"), ("extend.schedules", "lambda_schedule")):
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match="deprecated"):
+            module = importlib.import_module(old)
+        assert callable(getattr(module, name))

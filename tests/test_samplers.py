@@ -8,7 +8,7 @@ from diffwave.schedule import make_schedule
 from extend.samplers import SAMPLERS, naive, start
 from extend.samplers.schedules import count_reverse_moves, lambda_schedule, repaint_schedule
 
-from .conftest import TINY, tiny_model
+from .conftest import TINY, sampler_case, tiny_model
 
 L, K = 300, 150
 
@@ -130,7 +130,7 @@ def test_same_seed_same_output(name):
     """A sampler is a pure function of its inputs and generator seed."""
     schedule = make_schedule(TINY, 6)
     noise, known, mask = _problem()
-    opts = {"repaint": {"jump_length": 2, "resample": 2}, "ddim": {"eta": 1.0}}.get(name, {})  # ddim's eta=0 ignores it
+    opts = sampler_case(name)
     runs = [SAMPLERS[name](tiny_model(), noise, known, mask, schedule, torch.Generator().manual_seed(5), **opts)
             for _ in range(2)]
     assert torch.equal(runs[0], runs[1])
@@ -156,7 +156,7 @@ def test_samplers_run_on_a_fractional_fast_schedule(name):
     assert not torch.allclose(schedule.model_steps, schedule.model_steps.round())
     noise, known, mask = _problem()
     model = Counting(tiny_model())
-    opts = {"jump_length": 2, "resample": 2} if name == "repaint" else {}
+    opts = sampler_case(name)
     out = SAMPLERS[name](model, noise, known, mask, schedule, torch.Generator().manual_seed(0), **opts)
     assert torch.isfinite(out).all() and out.shape == (1, L)
     assert model.calls == (6 if name != "repaint" else count_reverse_moves(repaint_schedule(6, 2, 2)))

@@ -115,6 +115,7 @@ def test_cli_train_then_export_then_sample(wav_dir, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_two_processes(wav_dir, tmp_path):
     """Under torchrun (2 CPU processes, gloo) training runs with DDP: rank 1's gradients change the result."""
     import os
@@ -360,6 +361,7 @@ def test_device_data_trains_resumes_exactly_and_logs_the_read_back_loss(wav_dir,
     assert all(g["fused"] is True for g in straight.optimizer.param_groups)  # fused Adam on the fast path
 
 
+@pytest.mark.slow
 def test_compiled_network_trains(wav_dir, tmp_path):
     """--compile: the same loop through torch.compile (a runtime choice; the state is the plain model's)."""
     state = train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2, save_every=2), CPU, compile=True)

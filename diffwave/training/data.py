@@ -11,6 +11,7 @@ import torch
 
 from ..io.audio import load_mono
 from ..io.errors import UserError
+from ..runtime.rng import TRAINING_STEP, derived_generator
 
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 
@@ -26,10 +27,9 @@ def find_audio(folder: str | Path) -> list[Path]:
 
 
 def step_generator(seed: int, step: int, rank: int = 0, device: torch.device | str = "cpu") -> torch.Generator:
-    """A generator on ``device`` seeded from (seed, step, rank): randomness needs no state to resume."""
-    g = torch.Generator(device=device)
-    g.manual_seed((seed * 1_000_003 + step * 65_537 + rank * 257) % (2**63 - 1))
-    return g
+    """A generator on ``device`` seeded from (seed, step, rank): randomness needs no state to resume
+    (:data:`diffwave.runtime.rng.TRAINING_STEP`)."""
+    return derived_generator(seed, (step, rank), TRAINING_STEP, device)
 
 
 class RandomCrops:
