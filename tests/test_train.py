@@ -366,3 +366,10 @@ def test_compiled_network_trains(wav_dir, tmp_path):
     """--compile: the same loop through torch.compile (a runtime choice; the state is the plain model's)."""
     state = train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2, save_every=2), CPU, compile=True)
     assert state.step == 2 and load_state(tmp_path / "run", CPU)[0].step == 2
+
+
+def test_a_part_size_below_the_largest_tensor_is_refused_before_anything_is_written(wav_dir, tmp_path):
+    """--state-mb smaller than one tensor: one line, and no run folder left behind to block a rerun."""
+    with pytest.raises(UserError, match="smaller than the model's largest tensor"):
+        train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2), CPU, state_mb=0.1)
+    assert not (tmp_path / "run").exists()

@@ -53,6 +53,15 @@ def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
 
 
 
+def _check_part_size(config: ModelConfig, state_mb: float | None) -> None:
+    """A state in parts of ``state_mb`` MB must hold the largest tensor (fp32) in one part."""
+    if state_mb is None:
+        return
+    largest = max(math.prod(shape) for shape in DiffWave.weight_shapes(config).values()) * 4
+    if largest > state_mb * 2**20:
+        raise UserError(f"--state-mb {state_mb:g} is smaller than the model's largest tensor ({largest / 2**20:.2f} MB)")
+
+
 def _claim_run_dir(run_dir: Path) -> None:
     """A new run starts only in a new or empty folder: it writes log.csv and loss.png there."""
     require_own_folder(run_dir, False, "run folder (--out)", f"no training run ({STATE_FILE})")
@@ -107,6 +116,7 @@ def train(
     else:
         start = _init_model(train_cfg.init, config) if train_cfg.init else None
         config = config or (start.config if start is not None else ModelConfig())
+        _check_part_size(config, state_mb)  # before the folder is claimed: a run that cannot save never starts
         if rank == 0:
             _claim_run_dir(run_dir)
         state = new_state(config, train_cfg, device)
