@@ -204,7 +204,7 @@ class Extender:
             mono = fill_gap(denoiser, mono, ma, mb, job.sampler, job.schedule, job.plan, job.seed, job.options,
                             first_frame=done, on_chunk=on_chunk)
             done += chunk_count(ma, mb, job.plan)
-            out[a:b] = gap_at_rate(frames, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)
+            out[a:b] = gap_at_rate(out, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)  # after earlier fills
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 
     def loop(self, audio: np.ndarray, sample_rate: int, seam: float = 0.25, seconds: float | None = None,

@@ -137,6 +137,16 @@ def gap_samples(gaps: Sequence, rate: int, frames: int) -> list[tuple[int, int]]
     for (a0, b0), (a1, b1) in zip(out, out[1:]):
         if a1 < b0:
             raise UserError(f"gaps {a0 / rate:g}-{b0 / rate:g} s and {a1 / rate:g}-{b1 / rate:g} s overlap")
+    merged: list[tuple[int, int]] = []
+    for a, b in out:  # gaps that touch are one gap: no real sample between them to fade against
+        if merged and a == merged[-1][1]:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    out = merged
+    for a, b in out:
+        if b - a > MAX_GAP_S * rate:
+            raise UserError(f"gaps joined at {a / rate:g}-{b / rate:g} s make one gap longer than {MAX_GAP_S:g} s")
     if sum(b - a for a, b in out) >= frames:
         raise UserError("the gaps cover the whole audio: nothing is left to fill them from")
     return out

@@ -134,3 +134,9 @@ def test_a_continuation_that_loops_back_to_the_prompt(ex):
     assert np.array_equal(out[: n + 1200], plain[: n + 1200]) and not np.array_equal(out[n + 1200 :], plain[n + 1200 :])
     with pytest.raises(UserError, match="the loop seam must be"):
         ex.loop(audio, 8000, 0.3, seconds=0.2, **FAST)
+
+
+def test_touching_gaps_are_one_gap():
+    from extend.gaps import gap_samples
+
+    assert gap_samples([(0.2, 0.3), (0.1, 0.2), (0.4, 0.5)], 10, 10) == [(1, 3), (4, 5)]
