@@ -69,3 +69,10 @@ def wav_dir(tmp_path):
     sf.write(d / "b.flac", np.stack([piano_like(1.0, 16000, seed=2)] * 2, axis=1), 16000)
     sf.write(d / "c.wav", piano_like(1.2, 11025, seed=3), 11025, subtype="PCM_16")
     return d
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The caches' temporary folder goes when the run ends (no leftovers in the temp dir)."""
+    import shutil
+
+    shutil.rmtree(_CACHE, ignore_errors=True)
