@@ -152,11 +152,12 @@ class Extender:
         return model_input(frames, rate, self.sample_rate)
 
     def _run(self, mono: np.ndarray, total: float, job: Job, on_frame: FrameCallback | None,
-             on_step: StepCallback | None = None) -> Iterator[np.ndarray]:
+             on_step: StepCallback | None = None, candidates: int = 1) -> Iterator[np.ndarray]:
         count = None if math.isinf(total) else job.plan.frames_for(int(total))
         denoiser = for_precision(self.model, job.precision)
         for index, chunk in enumerate(run_frames(denoiser, mono, total, job.sampler, job.schedule, job.plan,
-                                                  job.seed, job.options, step_callback=on_step)):
+                                                  job.seed, job.options, step_callback=on_step,
+                                                  candidates=candidates)):
             if on_frame is not None:
                 on_frame(index, count, chunk)
             yield chunk
@@ -255,28 +256,14 @@ class Extender:
         if not (is_integer(count) and 1 <= count <= MAX_CANDIDATES):
             raise UserError(f"candidates must be an integer from 1 to {MAX_CANDIDATES}, got {count}")
         job = self.job(**job_options)
-        frames = _as_frames(audio)
-        mono = self._model_input(audio, sample_rate)
-        n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds", rate_ok(sample_rate)) * sample_rate))
-        n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
-        denoiser = for_precision(self.model, job.precision)
-        chunks = []
-        for index, chunk in enumerate(run_frames(denoiser, mono, n_model, job.sampler, job.schedule, job.plan,
-                                                 job.seed, job.options, candidates=int(count))):
-            chunk = chunk.reshape(int(count), -1)
-            if on_frame is not None:
-                on_frame(index, job.plan.frames_for(n_model), chunk)
-            chunks.append(chunk)
-        generated = np.concatenate(chunks, axis=1)  # [K, n_model]
+        outs, generated, mono = self._continue(audio, sample_rate, seconds, job, on_frame, int(count))
         window = max(1, int(0.1 * self.sample_rate))
         before = float(np.sqrt(np.mean(np.square(mono[-window:], dtype=np.float64))))
         out = []
-        for c in range(int(count)):
-            cont = continuation_at_rate(frames, int(sample_rate), mono, generated[c], self.sample_rate, n_out, job.plan.fade)
-            full = np.concatenate([frames, cont], axis=0)
-            after = float(np.sqrt(np.mean(np.square(generated[c, :window], dtype=np.float64))))
+        for c, (full, row) in enumerate(zip(outs, generated)):
+            after = float(np.sqrt(np.mean(np.square(row[:window], dtype=np.float64))))
             seam_db = abs(20.0 * math.log10(max(after, 1e-9) / max(before, 1e-9)))
-            out.append(Candidate(full[:, 0] if np.asarray(audio).ndim == 1 else full, job.seed + c, seam_db))
+            out.append(Candidate(full, job.seed + c, seam_db))
         return sorted(out, key=lambda cand: cand.seam_db)
 
     def extend(self, audio: np.ndarray, sample_rate: int, seconds: float, on_frame: FrameCallback | None = None,
@@ -286,15 +273,24 @@ class Extender:
         The result has the input's layout ([L] or [L, C]); its first L samples are the
         input, bit-exact. Returns float64 [L + round(seconds * sample_rate), (C)].
         """
-        job = self.job(**job_options)
+        return self._continue(audio, sample_rate, seconds, self.job(**job_options), on_frame)[0][0]
+
+    def _continue(self, audio: np.ndarray, sample_rate: int, seconds: float, job: Job,
+                  on_frame: FrameCallback | None, count: int = 1) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """The input followed by each of ``count`` continuations (the input's layout), the generated
+        model-rate audio [K, M], and the model-rate input [L]."""
         frames = _as_frames(audio)
         mono = self._model_input(audio, sample_rate)
         n_out = int(round(duration_ok(seconds, MAX_SECONDS, "seconds", rate_ok(sample_rate)) * sample_rate))
         n_model = n_out if sample_rate == self.sample_rate else math.ceil(n_out * self.sample_rate / sample_rate) + 32
-        generated = np.concatenate(list(self._run(mono, n_model, job, on_frame)))
-        cont = continuation_at_rate(frames, int(sample_rate), mono, generated, self.sample_rate, n_out, job.plan.fade)
-        out = np.concatenate([frames, cont], axis=0)
-        return out[:, 0] if np.asarray(audio).ndim == 1 else out
+        generated = np.concatenate([chunk.reshape(count, -1) for chunk in
+                                    self._run(mono, n_model, job, on_frame, candidates=count)], axis=1)  # [K, M]
+        outs = []
+        for row in generated:
+            cont = continuation_at_rate(frames, int(sample_rate), mono, row, self.sample_rate, n_out, job.plan.fade)
+            full = np.concatenate([frames, cont], axis=0)
+            outs.append(full[:, 0] if np.asarray(audio).ndim == 1 else full)
+        return outs, generated, mono
 
 
 def continuation_at_rate(original: np.ndarray, rate: int, mono: np.ndarray, generated: np.ndarray,
