@@ -94,10 +94,17 @@ def train_cmd(
 
 def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,
                          stop: "_StopCondition", max_steps: int, state_mb: Optional[float], compile: bool = False) -> None:
-    from .training.distributed import init_distributed
-    from .training.loop import train
+    from .training.distributed import finish_distributed, init_distributed
 
     dev, rank = init_distributed(resolve_device(device))
+    _train_rank(data_dir, out, config, cfg, dev, rank, precision, stop, max_steps, state_mb, compile)
+    finish_distributed()  # not on an error: torchrun stops the other ranks, which may be inside a collective
+
+
+def _train_rank(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, dev, rank: int, precision: str,
+                stop: "_StopCondition", max_steps: int, state_mb: Optional[float], compile: bool) -> None:
+    from .training.loop import train
+
     if rank != 0:
         train(data_dir, out, config, cfg, dev, precision=precision, should_stop=stop, state_mb=state_mb, compile=compile)
         return
