@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from diffwave.io.numbers import is_number
 from diffwave.sampling import Denoiser, forward_noise, predict_eps, x0_estimate
 from diffwave.schedule import Schedule
 
@@ -14,7 +15,7 @@ from .registry import Callback, register
 
 
 def check_ddim(steps: int, eta: float = 0.0) -> None:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not (math.isfinite(eta) and 0.0 <= eta <= 1.0):
+    if not (is_number(eta) and math.isfinite(eta) and 0.0 <= eta <= 1.0):
         raise ValueError(f"ddim needs 0 <= eta <= 1, got eta={eta!r}")
 
 

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from diffwave.io.numbers import is_number
 from diffwave.sampling import Denoiser, predict_eps, step_from_eps, x0_estimate
 from diffwave.schedule import Schedule
 
@@ -14,8 +15,7 @@ from .registry import Callback, register
 
 
 def check_guidance(steps: int, weight: float = 2.0) -> None:
-    ok = not isinstance(weight, bool) and isinstance(weight, (int, float)) and math.isfinite(weight)
-    if not (ok and weight >= 0.0):
+    if not (is_number(weight) and math.isfinite(weight) and weight >= 0.0):
         raise ValueError(f"guidance needs a weight >= 0, got {weight!r}")
 
 
