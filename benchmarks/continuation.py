@@ -147,7 +147,7 @@ SEAM_TS = (20, 50, 100)
 SEAM_WINDOWS_S = ((0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.4))
 
 
-def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0, clean_context: bool = False) -> list[dict]:
+def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict]:
     """The cheapest diagnostic: can one network pass predict the continuation from the context?
 
     Each clip is cut at 5 s. Before the seam x_t = sqrt(abar) x0 + sqrt(1-abar) z as usual; after
@@ -156,10 +156,6 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0, clean_contex
     real continuation's RMS in SEAM_WINDOWS_S (a local denoiser gives ~0), and as SNR against
     the real first 0.1 s (0 dB: no better than predicting silence; energy that is noise scores
     below 0). Medians over clips.
-
-    ``clean_context``: the context is at training level 0 instead of t, and the network is told
-    so with a level map (t = 0 before the seam), as the ``forcing`` sampler feeds a model
-    trained with mixed levels.
     """
     import torch
 
@@ -179,15 +175,7 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0, clean_contex
         a = float(schedule.alpha_bars[t])
         xt = a**0.5 * known + (1 - a) ** 0.5 * torch.randn(x0.shape, generator=g)
         with torch.no_grad():
-            if clean_context:
-                a0 = float(schedule.alpha_bars[0])
-                xt[:, :seam] = a0**0.5 * x0[:, :seam] + (1 - a0) ** 0.5 * torch.randn((len(x0), seam), generator=g)
-                levels = torch.full(x0.shape, float(t))
-                levels[:, :seam] = 0.0
-                eps = model(xt, levels)
-            else:
-                eps = predict_eps(model, xt, schedule, t)
-            x0_hat = (xt - (1 - a) ** 0.5 * eps) / a**0.5
+            x0_hat = (xt - (1 - a) ** 0.5 * predict_eps(model, xt, schedule, t)) / a**0.5
         est, real = x0_hat[:, seam:].numpy(), x0[:, seam:].numpy()
         row = {"t": t}
         for lo, hi in SEAM_WINDOWS_S:
@@ -197,6 +185,46 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0, clean_contex
         snr = [10 * np.log10(np.mean(r[:m] ** 2) / max(np.mean((e[:m] - r[:m]) ** 2), 1e-12)) for e, r in zip(est, real)]
         row["SNR 0-100 ms dB"] = float(np.median(snr))
         rows.append(row)
+    return rows
+
+
+CONTEXT_TS = (100, 150, 199)
+CONTEXT_WINDOWS_S = ((0.0, 0.025), (0.025, 0.05), (0.05, 0.1), (0.1, 0.2))
+
+
+def context_snr(model, audio: list[np.ndarray], seed: int = 0) -> list[dict]:
+    """Does a clean context help? x0-SNR (dB, median over clips) just after a 5 s cut, with the
+    whole window noised to level t ("same level"), or with the context at training level 0 and
+    the network told so by a level map ("clean context", as the ``forcing`` sampler feeds a
+    model trained with mixed levels). Only for ``config.mixed_levels`` models.
+    """
+    import torch
+
+    from diffwave.schedule import training_schedule
+
+    rate, scale = model.config.sample_rate, model.config.data_scale
+    cut, seam = int(PROMPT_S * rate), 2 * model.receptive_field
+    x0 = torch.from_numpy(np.stack([a[cut - seam : cut + int(0.2 * rate)] for a in audio])).float() * scale
+    abar = training_schedule(model.config).alpha_bars.float()
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for t in CONTEXT_TS:
+        a, a0 = float(abar[t]), float(abar[0])
+        z = torch.randn(x0.shape, generator=g)
+        for mode in ("same level", "clean context"):
+            xt, levels = a**0.5 * x0 + (1 - a) ** 0.5 * z, torch.full(x0.shape, float(t))
+            if mode == "clean context":
+                xt[:, :seam] = a0**0.5 * x0[:, :seam] + (1 - a0) ** 0.5 * z[:, :seam]
+                levels[:, :seam] = 0.0
+            with torch.no_grad():
+                est = (xt - (1 - a) ** 0.5 * model(xt, levels)) / a**0.5
+            row = {"t": t, "context": mode}
+            for lo, hi in CONTEXT_WINDOWS_S:
+                i, j = seam + int(lo * rate), seam + int(hi * rate)
+                err = ((est[:, i:j] - x0[:, i:j]) ** 2).mean(1).clamp_min(1e-12)
+                snr = 10 * torch.log10((x0[:, i:j] ** 2).mean(1) / err)
+                row[f"x0-SNR dB {lo * 1000:g}-{hi * 1000:g} ms"] = float(snr.median())
+            rows.append(row)
     return rows
 
 
@@ -273,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{result['seeds']} seed(s) per prompt; frames of {args.new:g} s new after {args.context:g} s context; "
             f"{secs / 60:.1f} min on {result['machine']}.\n\n"
             + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
+    if model.config.mixed_levels:
+        rows = context_snr(model, [x for _, x in clips(None, model.config.sample_rate)])
+        body += "\nx0 estimate just after the seam, context at the same level against a clean context:\n\n" \
+            + table(rows, list(rows[0])) + "\n"
     replace_section(card, args.section, body)
     print(table(result["rows"], COLUMNS))
     print(f"{secs:.0f} s; wrote {card} and {args.out}/")

@@ -68,3 +68,16 @@ def test_continuation_script_smoke(tmp_path):
     assert set(data["envelopes"]) == {"real", "lambda", "naive"}
     assert (tmp_path / "c" / "energy.png").stat().st_size > 1000
     assert "retention 0.25-0.5 s" in (tmp_path / "c.md").read_text()
+
+
+def test_context_snr_rows_for_a_mixed_level_model():
+    """One row per level and context mode, a finite median SNR per window."""
+    import math
+    from dataclasses import replace
+
+    from benchmarks.continuation import CONTEXT_TS, context_snr
+    from tests.conftest import TINY, piano_like, tiny_model
+
+    rows = context_snr(tiny_model(config=replace(TINY, mixed_levels=True, num_steps=200)), [piano_like(6.0, 8000)] * 2)
+    assert [(r["t"], r["context"]) for r in rows] == [(t, m) for t in CONTEXT_TS for m in ("same level", "clean context")]
+    assert all(math.isfinite(v) for r in rows for k, v in r.items() if k.startswith("x0-SNR"))
