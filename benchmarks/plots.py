@@ -12,7 +12,7 @@ import numpy as np
 
 from extend.samplers.schedules import lambda_schedule
 
-COLORS = {"lambda": "C0", "naive": "C1", "repaint": "C2", "reference": "0.3"}
+COLORS = {"lambda": "C0", "naive": "C1", "repaint": "C2", "guidance": "C3", "ddim": "C4", "forcing": "C5", "reference": "0.3"}
 # KS p-values on tens of thousands of samples underflow; they are clipped here before the
 # geometric mean over runs, and the plot marks the clip so a flat line is not read as data.
 P_FLOOR = 1e-300

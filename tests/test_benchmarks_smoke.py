@@ -77,3 +77,12 @@ def test_repair_smoke(tmp_path):
     rows = json.loads((tmp_path / "r" / "repair.json").read_text())["rows"]
     assert [r["seam"] for r in rows] == ["loop wrap, raw clip", "loop wrap, looped", "gap, left seam", "gap, right seam"]
     assert (tmp_path / "r.md").read_text().count("| naive |") == 3
+
+
+def test_every_sampler_has_its_own_plot_colour():
+    """A sampler without a colour drew in the cycle's first, lambda's, so two lines looked like one."""
+    from benchmarks.plots import COLORS
+    from extend.samplers import SAMPLERS
+
+    assert set(SAMPLERS) <= set(COLORS)
+    assert len({COLORS[name] for name in SAMPLERS}) == len(SAMPLERS)
