@@ -48,6 +48,8 @@ def train_cmd(
                                                 help="Train with mixed noise levels per window (diffusion forcing); "
                                                      "enables --sampler forcing."),
     mixed_fraction: float = typer.Option(0.5, help="With --mixed-levels: share of crops that get mixed levels."),
+    terminal_alpha_bar: Optional[float] = typer.Option(None, help="Rescale the noise schedule so that abar_T is this "
+                                                       "(e.g. 1e-4: x_T is pure noise, as sampling assumes)."),
     init: Optional[Path] = typer.Option(None, help="Start a new run from this model file's weights (fine-tune); "
                                                    "its config is the run's unless options change it."),
     max_steps: int = typer.Option(100_000, help="Train until this many steps."),
@@ -75,7 +77,7 @@ def train_cmd(
 
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
             "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
-            "mixed_levels": mixed_levels}
+            "mixed_levels": mixed_levels, "terminal_alpha_bar": terminal_alpha_bar}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
         base = ModelConfig()

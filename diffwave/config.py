@@ -47,6 +47,13 @@ class ModelConfig:
     # network takes a per-sample level map t [B, L], so a sampler may hand it clean context
     # beside a noisy continuation. With one level everywhere it is an ordinary model.
     mixed_levels: bool = False
+    # None: the plain linear beta schedule, whose last level abar_T (0.13 at T=200, beta_end 0.02)
+    # leaves the audio visible, so a network learns to find it in x_T, while sampling starts from
+    # pure noise and the network then predicts near-silence. A value: the schedule rescaled so
+    # that abar_T equals it (Lin et al. 2024, "Common diffusion noise schedules and sample steps
+    # are flawed", alg. 1). Near 0 makes x_T pure noise; it stays above 0 because the samplers
+    # work in eps, and eps carries nothing about x0 at abar = 0.
+    terminal_alpha_bar: float | None = None
 
     def __post_init__(self) -> None:
         for name, (kind, low, high) in LIMITS.items():
@@ -59,6 +66,15 @@ class ModelConfig:
                 raise ValueError(f"model config {name} must be in [{low:g}, {high:g}], got {value!r}")
         if not self.beta_start <= self.beta_end:
             raise ValueError(f"model config beta_end ({self.beta_end}) must not be below beta_start ({self.beta_start})")
+        if self.terminal_alpha_bar is not None:
+            value = self.terminal_alpha_bar
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 1e-6:
+                raise ValueError(f"model config terminal_alpha_bar must be null or at least 1e-06, got {value!r}")
+            plain = math.prod(1.0 - (self.beta_start + (self.beta_end - self.beta_start) * k / max(self.num_steps - 1, 1))
+                              for k in range(self.num_steps))
+            if not value < plain:
+                raise ValueError(f"model config terminal_alpha_bar must be below the plain schedule's abar_T "
+                                 f"({plain:.4g}), got {value!r}")
         if not isinstance(self.mixed_levels, bool):
             raise ValueError(f"model config mixed_levels must be true or false, got {self.mixed_levels!r}")
         if self.parameterization not in PARAMETERIZATIONS:

@@ -53,8 +53,22 @@ class Schedule:
 
 
 def training_betas(config: ModelConfig) -> torch.Tensor:
-    """Linear beta schedule [T] from beta_start to beta_end (DDPM)."""
-    return torch.linspace(config.beta_start, config.beta_end, config.num_steps, dtype=torch.float64)
+    """Beta schedule [T]: linear from beta_start to beta_end (DDPM), rescaled when the config asks.
+
+    With ``config.terminal_alpha_bar`` = a, sqrt(abar_t) is mapped affinely so that abar_0 is
+    unchanged and abar_T = a (Lin et al. 2024, alg. 1, with a floor a instead of 0):
+        sqrt(abar'_t) = sqrt(a) + (sqrt(abar_t) - sqrt(abar_T)) (sqrt(abar_0) - sqrt(a)) / (sqrt(abar_0) - sqrt(abar_T))
+    and beta'_t = 1 - abar'_t / abar'_{t-1}.
+    """
+    betas = torch.linspace(config.beta_start, config.beta_end, config.num_steps, dtype=torch.float64)
+    target = config.terminal_alpha_bar
+    if target is None:
+        return betas
+    root = torch.cumprod(1.0 - betas, 0).sqrt()
+    first, last = root[0], root[-1]
+    root = target**0.5 + (root - last) * (first - target**0.5) / (first - last)
+    abar = root.square()
+    return 1.0 - abar / torch.cat([torch.ones(1, dtype=torch.float64), abar[:-1]])
 
 
 def training_schedule(config: ModelConfig) -> Schedule:

@@ -82,3 +82,20 @@ def test_forcing_fills_a_gap_at_the_exact_floor():
            for name in ("naive", "forcing")}
     assert res["forcing"]["near_seam"]["mean_error"] < 0.3 * res["naive"]["near_seam"]["mean_error"]
     assert res["forcing"]["near_seam"]["ks"] < res["forcing"]["exact_floor_near"]["ks"] + 0.08
+
+
+@pytest.mark.parametrize("target", [None, 1e-4])
+def test_a_near_zero_terminal_snr_schedule_samples_exactly_through_eps(target):
+    """At abar_T = 1e-4 sampling still works in eps (x0 = (x - sqrt(1-abar) eps) / sqrt(abar) divides by
+    0.01): with the exact denoiser, unconditional samples have the prior's covariance, as on the plain schedule."""
+    from diffwave.sampling import generate
+
+    gp = HarmonicGP(rate=8000, f0=440.0, partials=3, rms=0.5)  # the bundled recipe's level (audio x4)
+    config, n, count = ModelConfig(terminal_alpha_bar=target), 24, 2048
+    g = torch.Generator().manual_seed(0)
+    x = generate(WienerDenoiser(gp, n, config), torch.randn(count, n, generator=g, dtype=torch.float64),
+                 make_schedule(config), g)
+    K = gp.covariance(n)
+    got = (x.T @ x / count).numpy()
+    assert np.abs(got - K).max() < 0.15 * K[0, 0]
+    assert 0.9 < np.trace(got) / np.trace(K) < 1.1

@@ -42,3 +42,34 @@ def test_make_schedule_full_and_bounds():
         make_schedule(config, 0)
     with pytest.raises(ValueError):
         make_schedule(config, 201)
+
+
+@pytest.mark.parametrize("target", [1e-4, 1e-6, 0.05])
+def test_terminal_alpha_bar_rescales_the_top_and_keeps_the_bottom(target):
+    """Lin et al. 2024 alg. 1 with a floor: abar_T = target, abar_0 unchanged, sqrt(abar) affine in the
+    plain one, so every level stays a valid strictly decreasing noise level."""
+    plain = training_schedule(ModelConfig())
+    s = training_schedule(ModelConfig(terminal_alpha_bar=target))
+    assert float(s.alpha_bars[-1]) == pytest.approx(target, rel=1e-9)
+    assert float(s.alpha_bars[0]) == pytest.approx(float(plain.alpha_bars[0]), rel=1e-12)
+    assert bool((s.betas > 0).all() and (s.betas < 1).all())
+    assert bool((s.alpha_bars[1:] < s.alpha_bars[:-1]).all())
+    ratio = torch.diff(s.alpha_bars.sqrt()) / torch.diff(plain.alpha_bars.sqrt())
+    assert torch.allclose(ratio, ratio[:1].expand_as(ratio), rtol=1e-6)
+    fast = make_schedule(ModelConfig(terminal_alpha_bar=target), 50)
+    assert float(fast.alpha_bars[-1]) == pytest.approx(target, rel=1e-9)
+
+
+def test_terminal_alpha_bar_is_checked_and_old_configs_keep_the_plain_schedule():
+    """A config without the field (every checkpoint before it) means the plain linear schedule."""
+    import json
+
+    old = json.loads(ModelConfig().to_json())
+    del old["terminal_alpha_bar"]
+    config = ModelConfig.from_json(json.dumps(old))
+    assert config.terminal_alpha_bar is None
+    assert torch.equal(training_schedule(config).betas, torch.linspace(1e-4, 0.02, 200, dtype=torch.float64))
+    for bad, why in [(0.0, "at least 1e-06"), (0.2, "below the plain schedule's abar_T"), (float("nan"), "at least"),
+                     (True, "at least")]:
+        with pytest.raises(ValueError, match=why):
+            ModelConfig(terminal_alpha_bar=bad)

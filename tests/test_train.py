@@ -373,3 +373,23 @@ def test_a_part_size_below_the_largest_tensor_is_refused_before_anything_is_writ
     with pytest.raises(UserError, match="smaller than the model's largest tensor"):
         train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=2), CPU, state_mb=0.1)
     assert not (tmp_path / "run").exists()
+
+
+def test_fine_tune_onto_a_zero_terminal_snr_schedule(wav_dir, tmp_path):
+    """--terminal-alpha-bar may change an --init model's schedule (it keeps the network's shape and what
+    its output means); the run's checkpoints carry the new schedule."""
+    from dataclasses import replace
+
+    from diffwave.checkpoint import save_model
+    from diffwave.schedule import training_schedule
+
+    from .conftest import tiny_model
+
+    start = tmp_path / "start.safetensors"
+    save_model(start, tiny_model())
+    args = ["train", str(wav_dir), "--out", str(tmp_path / "run"), "--max-steps", "2", "--init", str(start),
+            "--terminal-alpha-bar", "1e-4", "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu"]
+    assert run_app(app, args) == 0
+    config = load_state(tmp_path / "run", CPU)[1]
+    assert config == replace(TINY, terminal_alpha_bar=1e-4)
+    assert float(training_schedule(config).alpha_bars[-1]) == pytest.approx(1e-4)

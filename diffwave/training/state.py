@@ -76,12 +76,17 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
     return state, config, train
 
 
+# Config fields a fine-tune may change: they change what the network is trained on (level maps,
+# the noise schedule's top), not its shape or what its output means.
+FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar")
+
+
 def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
-    """The model a new run starts from; its config must be the run's, up to ``mixed_levels``
-    (fine-tuning an ordinary model into one that takes level maps is the point of that switch)."""
+    """The model a new run starts from; its config must be the run's, up to :data:`FINE_TUNABLE`."""
     start = load_model(path)
     if config is not None:
-        want = dataclasses.asdict(dataclasses.replace(config, mixed_levels=start.config.mixed_levels))
+        keep = {name: getattr(start.config, name) for name in FINE_TUNABLE}
+        want = dataclasses.asdict(dataclasses.replace(config, **keep))
         have = dataclasses.asdict(start.config)
         for name, value in want.items():
             if have[name] != value:
