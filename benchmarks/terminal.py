@@ -1,0 +1,123 @@
+"""Does the model start where sampling starts? The top noise level, measured.
+
+    python -m benchmarks.terminal --models bundled,path/to/model.safetensors --out docs/terminal
+
+Sampling starts from white noise x_T ~ N(0, (1 - abar_T) I). Training shows the network
+x_T = sqrt(abar_T) x0 + sqrt(1 - abar_T) eps, and with the plain schedule (abar_T = 0.13) x0 is
+still visible there. For each model, on 1 s of each reference clip (times ``data_scale``):
+- **x0 from a real x_T**: RMS of the one-pass estimate x0_hat (DDPM eq. 15) at t = T-1, over the
+  clips' RMS: what the network recovers when the audio is in x_T, as in training;
+- **x0 from white noise**: the same from white noise of that x_T's RMS, as in sampling;
+- **samples**: the RMS of unconditional samples (``--steps``) over the clips' RMS, and the x RMS
+  along the reverse process against the forward marginal's sqrt(abar s^2 + 1 - abar), plotted.
+A model whose samples are quiet because it sees nothing at the start scores high on the first
+column and low on the other two. Writes OUT.md, OUT/terminal.json and OUT/trajectory.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diffwave.sampling import Denoiser, forward_noise, generate, predict_eps, x0_estimate
+from diffwave.schedule import Schedule, make_schedule, training_schedule
+
+from .common import clips, machine, pick_model, replace_section, run_script, table, write_json
+
+COLUMNS = ["model", "abar_T", "x0 from a real x_T / data RMS", "x0 from white noise / data RMS",
+           "samples / data RMS"]
+
+
+def rms(x: torch.Tensor) -> float:
+    return float(x.double().pow(2).mean().sqrt())
+
+
+@torch.no_grad()
+def top_level(model: Denoiser, schedule: Schedule, x0: torch.Tensor, generator: torch.Generator) -> dict:
+    """One pass at the top level of ``schedule`` from a real x_T and from white noise of the same RMS.
+    x0 [B, L] in model units."""
+    n = len(schedule) - 1
+    abar = float(schedule.alpha_bars[n])
+    real = forward_noise(x0, abar, torch.randn(x0.shape, generator=generator))
+    white = torch.randn(x0.shape, generator=generator) * rms(real)
+    scale = rms(x0)
+    return {"abar_T": abar,
+            "x0 from a real x_T / data RMS": rms(x0_estimate(real, predict_eps(model, real, schedule, n), schedule, n)) / scale,
+            "x0 from white noise / data RMS": rms(x0_estimate(white, predict_eps(model, white, schedule, n), schedule, n)) / scale}
+
+
+@torch.no_grad()
+def trajectory(model: Denoiser, schedule: Schedule, data_rms: float, count: int, length: int,
+               generator: torch.Generator) -> dict:
+    """Unconditional samples [count, length]: their RMS, and x's RMS per reverse step with the marginal's."""
+    x_rms, expected = [], []
+
+    def on_step(d: dict) -> None:
+        a = schedule.alpha_bar_after(d["n"])
+        x_rms.append(rms(d["x"]))
+        expected.append((a * data_rms**2 + 1.0 - a) ** 0.5)
+
+    noise = torch.randn(count, length, generator=generator)
+    out = generate(model, noise, schedule, generator, on_step)
+    return {"samples / data RMS": rms(out) / data_rms, "x RMS": x_rms, "marginal RMS": expected}
+
+
+def plot(path: Path, runs: dict[str, dict]) -> Path:
+    import matplotlib.pyplot as plt
+
+    from .plots import save
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for k, (label, r) in enumerate(runs.items()):
+        steps = np.arange(1, len(r["x RMS"]) + 1)
+        ax.plot(steps, r["x RMS"], color=f"C{k}", label=f"{label}: samples")
+        ax.plot(steps, r["marginal RMS"], color=f"C{k}", ls=":", label=f"{label}: forward marginal")
+    ax.set_xlabel("reverse step")
+    ax.set_ylabel("RMS of x (model units)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    ax.set_title("RMS along the reverse process against the forward marginal")
+    return save(fig, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="bundled", help="comma-separated model files ('bundled': the bundled model)")
+    p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
+    p.add_argument("--steps", type=int, default=50, help="reverse steps for the unconditional samples")
+    p.add_argument("--samples", type=int, default=4, help="unconditional samples per model")
+    p.add_argument("--seconds", type=float, default=2.0, help="length of each sample")
+    p.add_argument("--clips", type=int, default=None, help="the first N reference clips (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("docs/terminal"))
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    rows, runs = [], {}
+    for name in ([] if args.tiny else [m for m in args.models.split(",") if m]) or ["tiny"]:
+        model = pick_model(None if name in ("bundled", "tiny") else name, args.tiny)
+        rate = model.config.sample_rate
+        x0 = torch.from_numpy(np.stack([a[:rate] for _, a in clips(None, rate, args.clips)])).float()
+        x0 = x0 * model.config.data_scale
+        g = torch.Generator().manual_seed(args.seed)
+        row = {"model": name, **top_level(model, training_schedule(model.config), x0, g)}
+        run = trajectory(model, make_schedule(model.config, args.steps), rms(x0), args.samples,
+                         int(args.seconds * rate), g)
+        rows.append({**row, "samples / data RMS": run["samples / data RMS"]})
+        runs[name] = run
+        print(table(rows[-1:], COLUMNS), flush=True)
+    write_json(args.out / "terminal.json", {"rows": rows, "trajectories": runs, "steps": args.steps,
+                                            "machine": machine()})
+    plot(args.out / "trajectory.png", runs)
+    body = (f"{args.samples} unconditional samples of {args.seconds:g} s per model, {args.steps} steps; "
+            f"{(time.perf_counter() - t0) / 60:.1f} min on {machine()}.\n\n" + table(rows, COLUMNS)
+            + f"\n![RMS along the reverse process]({args.out.name}/trajectory.png)\n")
+    replace_section(args.out.with_suffix(".md"), "terminal", body)
+    print(table(rows, COLUMNS))
+
+
+if __name__ == "__main__":
+    run_script(main)

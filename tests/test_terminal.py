@@ -1,0 +1,48 @@
+"""benchmarks.terminal: the top-level check, against the exact denoiser and end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.oracle import HarmonicGP, WienerDenoiser
+from benchmarks.terminal import main, top_level, trajectory
+from diffwave.config import ModelConfig
+from diffwave.schedule import make_schedule, training_schedule
+
+GP = HarmonicGP(rate=8000, f0=440.0, partials=3, rms=0.5)  # the bundled recipe's level (audio x4)
+
+
+@pytest.mark.parametrize("target", [None, 1e-4])
+def test_the_exact_denoiser_samples_track_the_forward_marginal(target):
+    """With the exact denoiser the samples have the data's RMS and x follows sqrt(abar s^2 + 1 - abar)
+    at every reverse step: the measurement reads 1 where nothing is wrong."""
+    config, n = ModelConfig(terminal_alpha_bar=target), 24
+    g = torch.Generator().manual_seed(0)
+    run = trajectory(WienerDenoiser(GP, n, config), make_schedule(config), GP.rms, 1024, n, g)
+    assert run["samples / data RMS"] == pytest.approx(1.0, abs=0.06)
+    assert np.allclose(run["x RMS"], run["marginal RMS"], rtol=0.06)
+
+
+def test_at_a_near_zero_terminal_level_real_and_white_inputs_look_alike():
+    """At abar_T = 1e-4 the audio is gone from x_T, so the exact denoiser's estimate is the same size from a
+    real x_T as from white noise; at the plain abar_T = 0.13 the real x_T gives a larger one."""
+    n = 128
+    x0 = torch.from_numpy(GP.sample(n, 512, np.random.default_rng(0))).float()
+    ratios = {}
+    for target in (None, 1e-4):
+        config = ModelConfig(terminal_alpha_bar=target)
+        r = top_level(WienerDenoiser(GP, n, config), training_schedule(config), x0, torch.Generator().manual_seed(1))
+        ratios[target] = r["x0 from a real x_T / data RMS"] / r["x0 from white noise / data RMS"]
+    assert ratios[1e-4] == pytest.approx(1.0, abs=0.05)
+    assert ratios[None] > 1.3
+
+
+def test_the_script_writes_its_table_plot_and_json(tmp_path):
+    out = tmp_path / "terminal"
+    main(["--tiny", "--samples", "1", "--seconds", "0.1", "--steps", "4", "--clips", "2", "--out", str(out)])
+    data = json.loads((out / "terminal.json").read_text())
+    assert data["rows"][0]["model"] == "tiny" and len(data["trajectories"]["tiny"]["x RMS"]) == 4
+    assert (out / "trajectory.png").stat().st_size > 0
+    assert "| tiny |" in out.with_suffix(".md").read_text()
