@@ -8,6 +8,9 @@ still visible there. For each model, on 1 s of each reference clip (times ``data
 - **x0 from a real x_T**: RMS of the one-pass estimate x0_hat (DDPM eq. 15) at t = T-1, over the
   clips' RMS: what the network recovers when the audio is in x_T, as in training;
 - **x0 from white noise**: the same from white noise of that x_T's RMS, as in sampling;
+- **x0 slope at t**: <x0, x0_hat> / <x0_hat, x0_hat> on real x_t. The conditional mean (what the
+  samplers assume) has slope 1, by orthogonality; above 1 the estimate is shrunk toward silence,
+  as an L1 loss's conditional median is for sparse audio;
 - **samples**: the RMS of unconditional samples (``--steps``) over the clips' RMS, and the x RMS
   along the reverse process against the forward marginal's sqrt(abar s^2 + 1 - abar), plotted.
 A model whose samples are quiet because it sees nothing at the start scores high on the first
@@ -28,8 +31,9 @@ from diffwave.schedule import Schedule, make_schedule, training_schedule
 
 from .common import clips, machine, pick_model, replace_section, run_script, table, write_json
 
+SLOPE_LEVELS = (100, 150, 180)  # fractions of T = 200; scaled for other T
 COLUMNS = ["model", "abar_T", "x0 from a real x_T / data RMS", "x0 from white noise / data RMS",
-           "samples / data RMS"]
+           *[f"x0 slope t={t}" for t in SLOPE_LEVELS], "samples / data RMS"]
 
 
 def rms(x: torch.Tensor) -> float:
@@ -48,6 +52,14 @@ def top_level(model: Denoiser, schedule: Schedule, x0: torch.Tensor, generator: 
     return {"abar_T": abar,
             "x0 from a real x_T / data RMS": rms(x0_estimate(real, predict_eps(model, real, schedule, n), schedule, n)) / scale,
             "x0 from white noise / data RMS": rms(x0_estimate(white, predict_eps(model, white, schedule, n), schedule, n)) / scale}
+
+
+@torch.no_grad()
+def x0_slope(model: Denoiser, schedule: Schedule, x0: torch.Tensor, n: int, generator: torch.Generator) -> float:
+    """<x0, x0_hat> / <x0_hat, x0_hat> at level n of ``schedule`` (1 for the conditional mean). x0 [B, L]."""
+    x = forward_noise(x0, float(schedule.alpha_bars[n]), torch.randn(x0.shape, generator=generator))
+    est = x0_estimate(x, predict_eps(model, x, schedule, n), schedule, n).double()
+    return float((est * x0.double()).sum() / (est * est).sum().clamp_min(1e-30))
 
 
 @torch.no_grad()
@@ -103,7 +115,10 @@ def main(argv: list[str] | None = None) -> None:
         x0 = torch.from_numpy(np.stack([a[:rate] for _, a in clips(None, rate, args.clips)])).float()
         x0 = x0 * model.config.data_scale
         g = torch.Generator().manual_seed(args.seed)
-        row = {"model": name, **top_level(model, training_schedule(model.config), x0, g)}
+        full = training_schedule(model.config)
+        row = {"model": name, **top_level(model, full, x0, g)}
+        for t in SLOPE_LEVELS:
+            row[f"x0 slope t={t}"] = x0_slope(model, full, x0, round(t * (len(full) - 1) / 199), g)
         run = trajectory(model, make_schedule(model.config, args.steps), rms(x0), args.samples,
                          int(args.seconds * rate), g)
         rows.append({**row, "samples / data RMS": run["samples / data RMS"]})

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.oracle import HarmonicGP, WienerDenoiser
-from benchmarks.terminal import main, top_level, trajectory
+from benchmarks.terminal import main, top_level, trajectory, x0_slope
 from diffwave.config import ModelConfig
 from diffwave.schedule import make_schedule, training_schedule
 
@@ -37,6 +37,23 @@ def test_at_a_near_zero_terminal_level_real_and_white_inputs_look_alike():
         ratios[target] = r["x0 from a real x_T / data RMS"] / r["x0 from white noise / data RMS"]
     assert ratios[1e-4] == pytest.approx(1.0, abs=0.05)
     assert ratios[None] > 1.3
+
+
+def test_the_x0_slope_is_one_for_the_conditional_mean_and_two_for_half_of_it():
+    """Orthogonality: the exact denoiser scores 1 at every level; one whose x0 estimate is halved scores 2."""
+    config, n = ModelConfig(), 64
+    exact = WienerDenoiser(GP, n, config)
+    schedule = training_schedule(config)
+    x0 = torch.from_numpy(GP.sample(n, 1024, np.random.default_rng(0)))
+
+    def halved(x, t):
+        a = exact.alpha_bar(float(t[0]))
+        x0_hat = (x - (1 - a) ** 0.5 * exact(x, t)) / a**0.5
+        return (x - a**0.5 * x0_hat / 2) / (1 - a) ** 0.5
+
+    for level in (20, 100, 180):
+        assert x0_slope(exact, schedule, x0, level, torch.Generator().manual_seed(level)) == pytest.approx(1.0, abs=0.05)
+        assert x0_slope(halved, schedule, x0, level, torch.Generator().manual_seed(level)) == pytest.approx(2.0, abs=0.1)
 
 
 def test_the_script_writes_its_table_plot_and_json(tmp_path):
