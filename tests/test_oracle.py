@@ -99,3 +99,18 @@ def test_a_near_zero_terminal_snr_schedule_samples_exactly_through_eps(target):
     got = (x.T @ x / count).numpy()
     assert np.abs(got - K).max() < 0.15 * K[0, 0]
     assert 0.9 < np.trace(got) / np.trace(K) < 1.1
+
+
+@pytest.mark.parametrize("name", ["lambda", "guidance"])
+def test_samplers_on_a_near_zero_terminal_snr_schedule_score_as_on_the_plain_one(name):
+    """The rescaled top (abar_T = 1e-4) neither breaks lambda's schedule nor guidance's gradient through
+    x0 = (x - sqrt(1-abar) eps) / sqrt(abar): with the exact denoiser each lands where it lands on the plain schedule."""
+    gp = HarmonicGP(rate=8000, f0=440.0, partials=3, rms=0.5)
+    ks = {}
+    for target in (None, 1e-4):
+        config = ModelConfig(terminal_alpha_bar=target)
+        r = evaluate(SAMPLERS[name], gp, make_schedule(config, 50), config, n_known=64, n_new=32, count=128,
+                     seam_window=8)
+        assert np.isfinite(r["far"]["mean_error"])
+        ks[target] = (r["near_seam"]["ks"], r["far"]["ks"])
+    assert abs(ks[1e-4][0] - ks[None][0]) < 0.04 and abs(ks[1e-4][1] - ks[None][1]) < 0.04
