@@ -1,6 +1,6 @@
 """Does the model start where sampling starts? The top noise level, measured.
 
-    python -m benchmarks.terminal --models bundled,path/to/model.safetensors --out docs/terminal
+    python -m benchmarks.terminal --models bundled,"my run=path/to/model.safetensors" --out docs/terminal
 
 Sampling starts from white noise x_T ~ N(0, (1 - abar_T) I). Training shows the network
 x_T = sqrt(abar_T) x0 + sqrt(1 - abar_T) eps, and with the plain schedule (abar_T = 0.13) x0 is
@@ -79,26 +79,28 @@ def trajectory(model: Denoiser, schedule: Schedule, data_rms: float, count: int,
 
 
 def plot(path: Path, runs: dict[str, dict]) -> Path:
+    """x's RMS over the forward marginal's at each reverse step, one line per model (1 = on track)."""
     import matplotlib.pyplot as plt
 
     from .plots import save
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for k, (label, r) in enumerate(runs.items()):
-        steps = np.arange(1, len(r["x RMS"]) + 1)
-        ax.plot(steps, r["x RMS"], color=f"C{k}", label=f"{label}: samples")
-        ax.plot(steps, r["marginal RMS"], color=f"C{k}", ls=":", label=f"{label}: forward marginal")
+        ratio = np.asarray(r["x RMS"]) / np.asarray(r["marginal RMS"])
+        ax.plot(np.arange(1, len(ratio) + 1), ratio, color=f"C{k}", label=label)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
     ax.set_xlabel("reverse step")
-    ax.set_ylabel("RMS of x (model units)")
-    ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    ax.set_title("RMS along the reverse process against the forward marginal")
+    ax.set_ylabel("RMS of x / forward marginal's")
+    ax.set_ylim(0, 1.1)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title("Unconditional sampling: does x keep the marginal's level?")
     return save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="bundled", help="comma-separated model files ('bundled': the bundled model)")
+    p.add_argument("--models", default="bundled",
+                   help="comma-separated model files, each optionally LABEL=PATH ('bundled': the bundled model)")
     p.add_argument("--tiny", action="store_true", help="random tiny model (smoke test)")
     p.add_argument("--steps", type=int, default=50, help="reverse steps for the unconditional samples")
     p.add_argument("--samples", type=int, default=4, help="unconditional samples per model")
@@ -109,8 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     rows, runs = [], {}
-    for name in ([] if args.tiny else [m for m in args.models.split(",") if m]) or ["tiny"]:
-        model = pick_model(None if name in ("bundled", "tiny") else name, args.tiny)
+    for item in ([] if args.tiny else [m for m in args.models.split(",") if m]) or ["tiny"]:
+        name, _, path = item.rpartition("=") if "=" in item else (item, "", item)
+        model = pick_model(None if path in ("bundled", "tiny") else path, args.tiny)
         rate = model.config.sample_rate
         x0 = torch.from_numpy(np.stack([a[:rate] for _, a in clips(None, rate, args.clips)])).float()
         x0 = x0 * model.config.data_scale
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     plot(args.out / "trajectory.png", runs)
     body = (f"{args.samples} unconditional samples of {args.seconds:g} s per model, {args.steps} steps; "
             f"{(time.perf_counter() - t0) / 60:.1f} min on {machine()}.\n\n" + table(rows, COLUMNS)
-            + f"\n![RMS along the reverse process]({args.out.name}/trajectory.png)\n")
+            + f"\n![x RMS over the forward marginal's along the reverse process]({args.out.name}/trajectory.png)\n")
     replace_section(args.out.with_suffix(".md"), "terminal", body)
     print(table(rows, COLUMNS))
 
