@@ -12,9 +12,15 @@ still visible there. For each model, on 1 s of each reference clip (times ``data
   samplers assume) has slope 1, by orthogonality; above 1 the estimate is shrunk toward silence,
   as an L1 loss's conditional median is for sparse audio;
 - **samples**: the RMS of unconditional samples (``--steps``) over the clips' RMS, and the x RMS
-  along the reverse process against the forward marginal's sqrt(abar s^2 + 1 - abar), plotted.
+  along the reverse process against the forward marginal's sqrt(abar s^2 + 1 - abar), plotted;
+- **restart from t**: the clips noised to level t (DDPM eq. 4) and taken back to 0 by the model's
+  own ``--steps`` ancestral steps (SDEdit): output RMS over the clips' and the output's SNR
+  against the clips. A right model keeps RMS 1 from every level (its samples are audio, even where
+  they are not the clip); where the ratio drops is the noise level at which the model stops
+  making audio on its own. Plotted against t.
 A model whose samples are quiet because it sees nothing at the start scores high on the first
-column and low on the other two. Writes OUT.md, OUT/terminal.json and OUT/trajectory.png.
+column and low on the other two. Writes OUT.md, OUT/terminal.json, OUT/trajectory.png and
+OUT/restart.png.
 """
 
 from __future__ import annotations
@@ -26,14 +32,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffwave.sampling import Denoiser, forward_noise, generate, predict_eps, x0_estimate
+from diffwave.sampling import Denoiser, forward_noise, generate, predict_eps, step_from_eps, x0_estimate
 from diffwave.schedule import Schedule, make_schedule, training_schedule
 
 from .common import clips, machine, pick_model, replace_section, run_script, table, write_json
 
 SLOPE_LEVELS = (100, 150, 180)  # fractions of T = 200; scaled for other T
+RESTART_LEVELS = (50, 100, 150, 199)  # the same, for the restart measure
 COLUMNS = ["model", "abar_T", "x0 from a real x_T / data RMS", "x0 from white noise / data RMS",
-           *[f"x0 slope t={t}" for t in SLOPE_LEVELS], "samples / data RMS"]
+           *[f"x0 slope t={t}" for t in SLOPE_LEVELS], "samples / data RMS",
+           *[f"restart t={t}: RMS / data" for t in RESTART_LEVELS], *[f"restart t={t}: SNR dB" for t in RESTART_LEVELS]]
 
 
 def rms(x: torch.Tensor) -> float:
@@ -78,6 +86,24 @@ def trajectory(model: Denoiser, schedule: Schedule, data_rms: float, count: int,
     return {"samples / data RMS": rms(out) / data_rms, "x RMS": x_rms, "marginal RMS": expected}
 
 
+@torch.no_grad()
+def restart(model: Denoiser, schedule: Schedule, x0: torch.Tensor, start: int, generator: torch.Generator) -> dict:
+    """Noise x0 [B, L] to level ``start`` of ``schedule`` (DDPM eq. 4), run the reverse steps start..0.
+
+    Returns the output's RMS over x0's and its SNR in dB against x0 (0 dB: no more like x0 than silence)."""
+    x = forward_noise(x0, float(schedule.alpha_bars[start]), torch.randn(x0.shape, generator=generator))
+    for n in range(start, -1, -1):
+        x = step_from_eps(x, predict_eps(model, x, schedule, n), schedule, n, generator)
+    err = float((x - x0).double().pow(2).sum())
+    return {"rms": rms(x) / rms(x0), "snr": 10.0 * float(np.log10(float(x0.double().pow(2).sum()) / max(err, 1e-30)))}
+
+
+def nearest_step(schedule: Schedule, t: int) -> int:
+    """The index of ``schedule`` whose network step is nearest t, with t on the scale of T = 200."""
+    top = float(schedule.model_steps[-1])
+    return int((schedule.model_steps - t * top / 199).abs().argmin())
+
+
 def plot(path: Path, runs: dict[str, dict]) -> Path:
     """x's RMS over the forward marginal's at each reverse step, one line per model (1 = on track)."""
     import matplotlib.pyplot as plt
@@ -97,6 +123,28 @@ def plot(path: Path, runs: dict[str, dict]) -> Path:
     return save(fig, path)
 
 
+def plot_restart(path: Path, runs: dict[str, dict]) -> Path:
+    """Restart output RMS over the data's against the start level, one line per model (1 = makes audio)."""
+    import matplotlib.pyplot as plt
+
+    from .plots import save
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4))
+    for k, (label, r) in enumerate(runs.items()):
+        left.plot(r["t"], r["rms"], "o-", color=f"C{k}", label=label)
+        right.plot(r["t"], r["snr"], "o-", color=f"C{k}", label=label)
+    left.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    right.axhline(0.0, color="0.5", lw=0.8, ls=":")
+    left.set_ylim(0, 1.1)
+    left.set_ylabel("output RMS / clip RMS")
+    right.set_ylabel("output SNR against the clip, dB")
+    for ax in (left, right):
+        ax.set_xlabel("restart level t (of 200)")
+    left.legend(fontsize=7, loc="lower left")
+    fig.suptitle("Noise real piano to t, denoise with the model: what comes back?", fontsize=10)
+    return save(fig, path)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="bundled",
@@ -110,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("docs/terminal"))
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    rows, runs = [], {}
+    rows, runs, restarts = [], {}, {}
     for item in ([] if args.tiny else [m for m in args.models.split(",") if m]) or ["tiny"]:
         name, _, path = item.rpartition("=") if "=" in item else (item, "", item)
         model = pick_model(None if path in ("bundled", "tiny") else path, args.tiny)
@@ -124,15 +172,25 @@ def main(argv: list[str] | None = None) -> None:
             row[f"x0 slope t={t}"] = x0_slope(model, full, x0, round(t * (len(full) - 1) / 199), g)
         run = trajectory(model, make_schedule(model.config, args.steps), rms(x0), args.samples,
                          int(args.seconds * rate), g)
-        rows.append({**row, "samples / data RMS": run["samples / data RMS"]})
-        runs[name] = run
+        row["samples / data RMS"] = run["samples / data RMS"]
+        fast = make_schedule(model.config, args.steps)
+        back = {"t": list(RESTART_LEVELS), "rms": [], "snr": []}
+        for t in RESTART_LEVELS:
+            r = restart(model, fast, x0, nearest_step(fast, t), g)
+            row[f"restart t={t}: RMS / data"], row[f"restart t={t}: SNR dB"] = r["rms"], r["snr"]
+            back["rms"].append(r["rms"])
+            back["snr"].append(r["snr"])
+        rows.append(row)
+        runs[name], restarts[name] = run, back
         print(table(rows[-1:], COLUMNS), flush=True)
-    write_json(args.out / "terminal.json", {"rows": rows, "trajectories": runs, "steps": args.steps,
-                                            "machine": machine()})
+    write_json(args.out / "terminal.json", {"rows": rows, "trajectories": runs, "restarts": restarts,
+                                            "steps": args.steps, "machine": machine()})
     plot(args.out / "trajectory.png", runs)
+    plot_restart(args.out / "restart.png", restarts)
     body = (f"{args.samples} unconditional samples of {args.seconds:g} s per model, {args.steps} steps; "
             f"{(time.perf_counter() - t0) / 60:.1f} min on {machine()}.\n\n" + table(rows, COLUMNS)
-            + f"\n![x RMS over the forward marginal's along the reverse process]({args.out.name}/trajectory.png)\n")
+            + f"\n![x RMS over the forward marginal's along the reverse process]({args.out.name}/trajectory.png)\n"
+            + f"\n![restart from real audio noised to t]({args.out.name}/restart.png)\n")
     replace_section(args.out.with_suffix(".md"), "terminal", body)
     print(table(rows, COLUMNS))
 

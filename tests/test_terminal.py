@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.oracle import HarmonicGP, WienerDenoiser
-from benchmarks.terminal import main, top_level, trajectory, x0_slope
+from benchmarks.terminal import main, nearest_step, restart, top_level, trajectory, x0_slope
 from diffwave.config import ModelConfig
 from diffwave.schedule import make_schedule, training_schedule
 
@@ -56,10 +56,33 @@ def test_the_x0_slope_is_one_for_the_conditional_mean_and_two_for_half_of_it():
         assert x0_slope(halved, schedule, x0, level, torch.Generator().manual_seed(level)) == pytest.approx(2.0, abs=0.1)
 
 
+def test_restarting_from_real_audio_keeps_its_level_with_the_exact_denoiser_and_not_with_a_shrunk_one():
+    """The exact denoiser makes audio of the data's RMS from any level, and keeps more of the clip the
+    lower it starts; one whose x0 estimate is halved loses most of it: the shrink compounds over the steps."""
+    config, n = ModelConfig(terminal_alpha_bar=1e-4), 32
+    exact = WienerDenoiser(GP, n, config)
+    schedule = make_schedule(config)
+    x0 = torch.from_numpy(GP.sample(n, 512, np.random.default_rng(0)))
+
+    def halved(x, t):
+        a = exact.alpha_bar(float(t[0]))
+        x0_hat = (x - (1 - a) ** 0.5 * exact(x, t)) / a**0.5
+        return (x - a**0.5 * x0_hat / 2) / (1 - a) ** 0.5
+
+    starts = [nearest_step(schedule, t) for t in (50, 100, 199)]
+    assert starts == [50, 100, 199]
+    good = [restart(exact, schedule, x0, s, torch.Generator().manual_seed(s)) for s in starts]
+    bad = [restart(halved, schedule, x0, s, torch.Generator().manual_seed(s)) for s in starts]
+    assert all(r["rms"] == pytest.approx(1.0, abs=0.06) for r in good)
+    assert good[0]["snr"] > good[1]["snr"] > good[2]["snr"]
+    assert all(r["rms"] < 0.5 for r in bad)
+
+
 def test_the_script_writes_its_table_plot_and_json(tmp_path):
     out = tmp_path / "terminal"
     main(["--tiny", "--samples", "1", "--seconds", "0.1", "--steps", "4", "--clips", "2", "--out", str(out)])
     data = json.loads((out / "terminal.json").read_text())
     assert data["rows"][0]["model"] == "tiny" and len(data["trajectories"]["tiny"]["x RMS"]) == 4
-    assert (out / "trajectory.png").stat().st_size > 0
+    assert (out / "trajectory.png").stat().st_size > 0 and (out / "restart.png").stat().st_size > 0
+    assert len(data["restarts"]["tiny"]["rms"]) == 4
     assert "| tiny |" in out.with_suffix(".md").read_text()
