@@ -236,9 +236,10 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
-            crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0) -> dict:
+            crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto") -> dict:
     """Run the yardstick for one model. Returns rows per (sampler, set), envelopes and timing.
-    ``context`` and ``new`` are the engine's frame lengths in seconds (:meth:`extend.Extender.job`)."""
+    ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
+    (:meth:`extend.Extender.job`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -256,7 +257,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
             real_pitch, real_voiced = real_info[name]
             for seed in range(seeds):
                 out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
-                                   context=context, new=new)
+                                   context=context, new=new, precision=precision)
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
                 runs.setdefault((sampler, group), []).append(
@@ -265,7 +266,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         cost[sampler] = seconds / (made * CONTINUATION_S)
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
-            "steps": steps, "seeds": seeds, "context": context, "new": new, "machine": machine()}
+            "steps": steps, "seeds": seeds, "context": context, "new": new, "precision": precision, "machine": machine()}
 
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
@@ -284,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     add_engine_args(p)
     p.add_argument("--samplers", default="lambda", help="comma-separated samplers (default: lambda)")
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--precision", default="auto", help="the engine's: auto (fp32 on a CPU), fp32 or bf16")
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
@@ -292,13 +294,14 @@ def main(argv: list[str] | None = None) -> None:
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
     result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,
-                         4 if args.quick else None, context=args.context, new=args.new)
+                         4 if args.quick else None, context=args.context, new=args.new, precision=args.precision)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "continuation.json", result)
     energy_plot(args.out / "energy.png", result["envelopes"])
     card = args.card or args.out.with_suffix(".md")
     body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
             f"{result['seeds']} seed(s) per prompt; frames of {args.new:g} s new after {args.context:g} s context; "
+            f"{'' if args.precision == 'auto' else args.precision + '; '}"
             f"{secs / 60:.1f} min on {result['machine']}.\n\n"
             + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
     if model.config.mixed_levels:

@@ -129,10 +129,10 @@ def plot_restart(path: Path, runs: dict[str, dict]) -> Path:
 
     from .plots import save
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4 + 0.18 * len(runs)))
     for k, (label, r) in enumerate(runs.items()):
         left.plot(r["t"], r["rms"], "o-", color=f"C{k}", label=label)
-        right.plot(r["t"], r["snr"], "o-", color=f"C{k}", label=label)
+        right.plot(r["t"], r["snr"], "o-", color=f"C{k}")
     left.axhline(1.0, color="0.5", lw=0.8, ls=":")
     right.axhline(0.0, color="0.5", lw=0.8, ls=":")
     left.set_ylim(0, 1.1)
@@ -140,8 +140,8 @@ def plot_restart(path: Path, runs: dict[str, dict]) -> Path:
     right.set_ylabel("output SNR against the clip, dB")
     for ax in (left, right):
         ax.set_xlabel("restart level t (of 200)")
-    left.legend(fontsize=7, loc="lower left")
     fig.suptitle("Noise real piano to t, denoise with the model: what comes back?", fontsize=10)
+    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.2), frameon=False)  # below: curves fill the axes
     return save(fig, path)
 
 

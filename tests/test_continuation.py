@@ -61,13 +61,15 @@ def test_continuation_script_smoke(tmp_path):
     """benchmarks.continuation --tiny --quick writes its table, JSON and energy plot."""
     from benchmarks import continuation
 
-    continuation.main(["--tiny", "--quick", "--steps", "3", "--samplers", "lambda,naive", "--out", str(tmp_path / "c")])
+    continuation.main(["--tiny", "--quick", "--steps", "3", "--samplers", "lambda,naive", "--precision", "bf16",
+                       "--out", str(tmp_path / "c")])
     data = json.loads((tmp_path / "c" / "continuation.json").read_text())
     assert {(r["sampler"], r["prompts"]) for r in data["rows"]} == {
         (s, g) for s in ("lambda", "naive") for g in ("reference clips", "synthetic notes")}
     assert set(data["envelopes"]) == {"real", "lambda", "naive"}
     assert (tmp_path / "c" / "energy.png").stat().st_size > 1000
-    assert "retention 0.25-0.5 s" in (tmp_path / "c.md").read_text()
+    assert "retention 0.25-0.5 s" in (tmp_path / "c.md").read_text() and "; bf16; " in (tmp_path / "c.md").read_text()
+    assert data["precision"] == "bf16"
 
 
 def test_context_snr_rows_for_a_mixed_level_model():
