@@ -169,11 +169,10 @@ def main(argv: list[str] | None = None) -> None:
         full = training_schedule(model.config)
         row = {"model": name, **top_level(model, full, x0, g)}
         for t in SLOPE_LEVELS:
-            row[f"x0 slope t={t}"] = x0_slope(model, full, x0, round(t * (len(full) - 1) / 199), g)
-        run = trajectory(model, make_schedule(model.config, args.steps), rms(x0), args.samples,
-                         int(args.seconds * rate), g)
-        row["samples / data RMS"] = run["samples / data RMS"]
+            row[f"x0 slope t={t}"] = x0_slope(model, full, x0, nearest_step(full, t), g)
         fast = make_schedule(model.config, args.steps)
+        run = trajectory(model, fast, rms(x0), args.samples, int(args.seconds * rate), g)
+        row["samples / data RMS"] = run["samples / data RMS"]
         back = {"t": list(RESTART_LEVELS), "rms": [], "snr": []}
         for t in RESTART_LEVELS:
             r = restart(model, fast, x0, nearest_step(fast, t), g)
