@@ -237,7 +237,8 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
             crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto") -> dict:
-    """Run the yardstick for one model. Returns rows per (sampler, set), envelopes and timing.
+    """Run the yardstick for one model. Returns rows per (sampler, set), every run's scores
+    (``runs``: sampler, prompts, prompt, seed and :func:`score_run`'s fields), envelopes and timing.
     ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
     (:meth:`extend.Extender.job`)."""
     from extend import Extender
@@ -246,7 +247,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
     rate = model.config.sample_rate
     seam = int(PROMPT_S * rate)
     cont = int(CONTINUATION_S * rate)
-    real_info, runs, env, cost = {}, {}, {"real": []}, {}
+    real_info, runs, env, cost, per_run = {}, {}, {"real": []}, {}, []
     for group, name, audio in prompts(rate, limit):
         real = audio[seam : seam + cont]
         real_info[name] = pitch_window(real, rate, crepe_model)
@@ -260,12 +261,13 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
                                    context=context, new=new, precision=precision)
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
-                runs.setdefault((sampler, group), []).append(
-                    score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model))
+                scores = score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model)
+                runs.setdefault((sampler, group), []).append(scores)
+                per_run.append({"sampler": sampler, "prompts": group, "prompt": name, "seed": seed, **scores})
                 env[sampler].append(envelope(np.concatenate([audio[:seam], gen]), rate, seam))
         cost[sampler] = seconds / (made * CONTINUATION_S)
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
-    return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
+    return {"rows": rows, "runs": per_run, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
             "steps": steps, "seeds": seeds, "context": context, "new": new, "precision": precision, "machine": machine()}
 
 
