@@ -6,7 +6,7 @@ centroid distribution, and the KS statistic of sample values. The training recor
 from the run folder's log. The text between the card's ``<!-- measured -->`` markers is
 replaced; the rest of the card is prose.
 
-    python -m benchmarks.model_card --run training/piano-rf1s-ztsnr-l2 --card docs/model-card.md
+    python -m benchmarks.model_card --run training/piano-rf1s-dense20 --card docs/model-card.md
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None)
     p.add_argument("--tiny", action="store_true")
-    p.add_argument("--run", type=Path, default=Path("training/piano-rf1s-ztsnr-l2"))  # the bundled model's run
+    p.add_argument("--run", type=Path, default=Path("training/piano-rf1s-dense20"))  # the bundled model's run
     add_measure_args(p)
     args = p.parse_args(argv)
     model = pick_model(args.model, args.tiny)
