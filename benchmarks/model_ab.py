@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         results.append(r)
         secs += s
     body = f"A: `{args.a}`; B: `{args.b}`; `{args.sampler}`, {args.steps} steps, {seeds} seed(s) per prompt; " \
-           f"{secs / 60:.1f} min on {results[0]['machine']}.\n"
-    out = {"a": args.a, "b": args.b, "sampler": args.sampler, "steps": args.steps, "seeds": seeds, "sets": {}}
+           f"precision {args.precision}; {secs / 60:.1f} min on {results[0]['machine']}.\n"
+    out = {"a": args.a, "b": args.b, "sampler": args.sampler, "steps": args.steps, "seeds": seeds,
+           "precision": args.precision, "sets": {}}
     for group in dict.fromkeys(r["prompts"] for r in results[0]["runs"]):
         rows = compare(*[[r for r in res["runs"] if r["prompts"] == group] for res in results])
         out["sets"][group] = rows

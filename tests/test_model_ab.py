@@ -61,6 +61,7 @@ def test_model_ab_script_pairs_seeds(tmp_path):
     for row in data["sets"]["reference clips"]:
         assert row["B/A (median over prompts)"] == pytest.approx(1.0) and row["Wilcoxon p"] == 1.0
     assert len(data["runs"]["a"]) == len(data["runs"]["b"]) == 4 + 3
+    assert data["precision"] == "auto"
     assert "Wilcoxon p" in (tmp_path / "ab.md").read_text()
 
 
