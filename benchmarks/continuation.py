@@ -236,11 +236,13 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
-            crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto") -> dict:
+            crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto",
+            first_seed: int = 0) -> dict:
     """Run the yardstick for one model. Returns rows per (sampler, set), every run's scores
     (``runs``: sampler, prompts, prompt, seed and :func:`score_run`'s fields), envelopes and timing.
     ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
-    (:meth:`extend.Extender.job`)."""
+    (:meth:`extend.Extender.job`). Seeds ``first_seed .. first_seed + seeds - 1``; a seed's
+    noise is the same for every prompt (:func:`extend.frames.frame_generator`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -256,7 +258,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         env[sampler], seconds, made = [], 0.0, 0
         for group, name, audio in prompts(rate, limit):
             real_pitch, real_voiced = real_info[name]
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
                                    context=context, new=new, precision=precision)
                 seconds, made = seconds + secs, made + 1
@@ -268,7 +270,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         cost[sampler] = seconds / (made * CONTINUATION_S)
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "runs": per_run, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
-            "steps": steps, "seeds": seeds, "context": context, "new": new, "precision": precision, "machine": machine()}
+            "steps": steps, "seeds": seeds, "first_seed": first_seed, "context": context, "new": new, "precision": precision, "machine": machine()}
 
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",

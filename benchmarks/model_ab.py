@@ -11,6 +11,10 @@ prompt share its audio, so the prompt, not the run, is the unit: with 8 clips th
 possible p is 2/256 = 0.0078. The spectral centroid is compared the same way on
 |log(centroid ratio)| (distance from the real continuation's; lower is better).
 
+A seed's starting noise is the same for every prompt, so one lucky draw can move all prompts
+at once: the per-seed table (median over prompts of each seed's B/A) shows whether the gain
+holds across draws. ``--first-seed`` adds draws to an earlier run.
+
     python -m benchmarks.model_ab A.safetensors B.safetensors --out docs/model_ab
 """
 
@@ -70,6 +74,23 @@ def compare(runs_a: list[dict], runs_b: list[dict]) -> list[dict]:
 COLUMNS = ["measure", "A", "B", "B/A (median over prompts)", "B better in", "Wilcoxon p"]
 
 
+def per_seed(runs_a: list[dict], runs_b: list[dict]) -> list[dict]:
+    """One row per seed: the median over prompts of B/A in each retention window, and how many
+    prompts B wins in the 0.5-1 s window (runs are paired by prompt and seed)."""
+    a = {(r["prompt"], r["seed"]): run_values(r) for r in runs_a}
+    b = {(r["prompt"], r["seed"]): run_values(r) for r in runs_b}
+    rows = []
+    for seed in sorted({k[1] for k in a} & {k[1] for k in b}):
+        keys = sorted(k for k in a if k[1] == seed and k in b)
+        d = np.array([b[k] for k in keys]) - np.array([a[k] for k in keys])  # [prompts, measures]
+        row = {"seed": seed}
+        for i, measure in enumerate(MEASURES[:-1]):
+            row[measure] = float(np.exp(np.median(d[:, i])))
+        row["B better in (0.5-1 s)"] = f"{int(np.sum(d[:, len(MEASURES) - 2] > 0))}/{len(keys)}"
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("a", help="model A (.safetensors), the baseline; 'tiny' for a random tiny net")
@@ -77,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sampler", default="lambda")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST + SEEDS - 1")
     p.add_argument("--precision", default="auto", help="the engine's: auto (fp32 on a CPU), fp32 or bf16")
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/model_ab"))
@@ -86,17 +108,21 @@ def main(argv: list[str] | None = None) -> None:
     seeds, limit = (1, 4) if args.quick else (args.seeds, None)
     results, secs = [], 0.0
     for m in models:
-        r, s = timed(yard.measure, m, [args.sampler], seeds, args.steps, limit, precision=args.precision)
+        r, s = timed(yard.measure, m, [args.sampler], seeds, args.steps, limit, precision=args.precision,
+                     first_seed=args.first_seed)
         results.append(r)
         secs += s
-    body = f"A: `{args.a}`; B: `{args.b}`; `{args.sampler}`, {args.steps} steps, {seeds} seed(s) per prompt; " \
-           f"precision {args.precision}; {secs / 60:.1f} min on {results[0]['machine']}.\n"
+    first = args.first_seed
+    body = f"A: `{args.a}`; B: `{args.b}`; `{args.sampler}`, {args.steps} steps, seeds {first}-{first + seeds - 1} " \
+           f"per prompt; precision {args.precision}; {secs / 60:.1f} min on {results[0]['machine']}.\n"
     out = {"a": args.a, "b": args.b, "sampler": args.sampler, "steps": args.steps, "seeds": seeds,
-           "precision": args.precision, "sets": {}}
+           "first_seed": first, "precision": args.precision, "sets": {}, "per seed": {}}
     for group in dict.fromkeys(r["prompts"] for r in results[0]["runs"]):
-        rows = compare(*[[r for r in res["runs"] if r["prompts"] == group] for res in results])
-        out["sets"][group] = rows
+        pair = [[r for r in res["runs"] if r["prompts"] == group] for res in results]
+        rows, seed_rows = compare(*pair), per_seed(*pair)
+        out["sets"][group], out["per seed"][group] = rows, seed_rows
         body += f"\n{group}:\n\n" + table(rows, COLUMNS) + "\n"
+        body += "\nper seed, B/A (median over prompts):\n\n" + table(seed_rows, list(seed_rows[0])) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "model_ab.json", {**out, "runs": {"a": results[0]["runs"], "b": results[1]["runs"]}})
     card = args.out.with_suffix(".md")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.continuation import WINDOWS
-from benchmarks.model_ab import MEASURES, compare, main
+from benchmarks.model_ab import MEASURES, compare, main, per_seed
 
 
 def runs(scale: float = 1.0, centroid: float = 1.2, prompts: int = 8, seeds: int = 2) -> list[dict]:
@@ -40,6 +40,18 @@ def test_identical_models_tie():
         assert row["B better in"] == "0/8" and row["Wilcoxon p"] == 1.0
 
 
+def test_one_lucky_seed_shows_in_the_per_seed_rows():
+    """B is 4x A under seed 1 and 0.8x under seed 0 on every prompt: the seed-averaged test
+    says B wins 8/8, the per-seed rows show that only one draw carries it."""
+    a = runs()
+    b = [{**r, "retention": [v * (4.0 if r["seed"] == 1 else 0.8) for v in r["retention"]]} for r in a]
+    assert by_measure(compare(a, b))["retention 0.5-1 s"]["B better in"] == "8/8"
+    rows = {r["seed"]: r for r in per_seed(a, b)}
+    assert set(rows) == {0, 1}
+    assert rows[0]["retention 0.5-1 s"] == pytest.approx(0.8) and rows[0]["B better in (0.5-1 s)"] == "0/8"
+    assert rows[1]["retention 0.5-1 s"] == pytest.approx(4.0) and rows[1]["B better in (0.5-1 s)"] == "8/8"
+
+
 def test_centroid_closer_to_the_real_one_wins_and_silence_stays_finite():
     """A centroid ratio of 1.1 beats 2.0 (both sides of 1 count by distance); a silent run
     (retention 0) is floored, not -inf, so it loses instead of vanishing from the test."""
@@ -55,13 +67,15 @@ def test_centroid_closer_to_the_real_one_wins_and_silence_stays_finite():
 
 def test_model_ab_script_pairs_seeds(tmp_path):
     """The same tiny model as A and B: the same seeds give the same audio, so every measure ties."""
-    main(["tiny", "tiny", "--quick", "--steps", "3", "--out", str(tmp_path / "ab")])
+    main(["tiny", "tiny", "--quick", "--steps", "3", "--first-seed", "2", "--out", str(tmp_path / "ab")])
     data = json.loads((tmp_path / "ab" / "model_ab.json").read_text())
     assert set(data["sets"]) == {"reference clips", "synthetic notes"}
     for row in data["sets"]["reference clips"]:
         assert row["B/A (median over prompts)"] == pytest.approx(1.0) and row["Wilcoxon p"] == 1.0
     assert len(data["runs"]["a"]) == len(data["runs"]["b"]) == 4 + 3
-    assert data["precision"] == "auto"
+    assert data["precision"] == "auto" and data["first_seed"] == 2
+    assert {r["seed"] for r in data["runs"]["a"]} == {2}
+    assert [r["seed"] for r in data["per seed"]["reference clips"]] == [2]
     assert "Wilcoxon p" in (tmp_path / "ab.md").read_text()
 
 
