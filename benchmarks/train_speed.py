@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from diffwave.io.errors import UserError
+from diffwave.training.loop import compile_mode
 
 from .common import CLIPS, machine, replace_section, run_script, table, write_json
 
@@ -37,9 +38,9 @@ CONFIGS = {
 
 def measure_one(config_name: str, device: str, precision: str, threads: int, steps: int, warmup: int,
                 profile: bool, path: str = "plain", batch: int | None = None, crop: float | None = None,
-                compiled: bool = False) -> dict:
+                compiled: bool | str = False) -> dict:
     """Train ``warmup + steps`` steps of one setting in this process; time the last ``steps``.
-    ``path`` "device" is the fast path (``TrainConfig.device_data``); ``compiled`` uses torch.compile."""
+    ``path`` "device" is the fast path (``TrainConfig.device_data``); ``compiled`` uses torch.compile (True, or a mode name)."""
     from diffwave.config import ModelConfig
     from diffwave.training.config import TrainConfig
     from diffwave.training.loop import train
@@ -70,7 +71,7 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
                       compile=compiled)
         rate = steps / (times[-1] - times[0])
         crop_s = cfg.crop_samples(state.model) / config.sample_rate
-        row = {"config": config_name, "path": path + (" + compile" if compiled else ""), "device": device,
+        row = {"config": config_name, "path": path + (f" + compile{'' if compiled is True else ' ' + str(compiled)}" if compiled else ""), "device": device,
                "batch x crop": f"{cfg.batch_size} x {crop_s:.2f} s", "precision": precision, "threads": threads,
                "steps/s": rate, "audio s per s": rate * cfg.batch_size * crop_s, "ms per step": 1000 / rate,
                "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -93,7 +94,7 @@ def run_setting(args, config_name: str, device: str, precision: str, threads: in
     cmd = [sys.executable, "-m", "benchmarks.train_speed", "--one", config_name, "--devices", device, "--precisions",
            precision, "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--paths", path] + (["--batch", str(args.batch)] if args.batch else []) \
-        + (["--crop", str(args.crop)] if args.crop else []) + (["--compile"] if args.compile else [])
+        + (["--crop", str(args.crop)] if args.crop else []) + (["--compile"] if args.compile else []) + (["--compile-mode", args.compile_mode] if args.compile_mode else [])
     if profile:
         cmd.append("--profile")
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=None, help="crops per step [the config's]")
     p.add_argument("--crop", type=float, default=None, help="crop seconds [2 receptive fields]")
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
+    p.add_argument("--compile-mode", default=None, help="with --compile: a torch.compile mode, e.g. reduce-overhead "
+                   "(CUDA graphs on a GPU)")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("docs/train_speed"))
@@ -159,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
     if unknown:
         raise UserError(f"unknown config {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
+    if args.compile_mode is not None:
+        if not args.compile:
+            raise UserError("--compile-mode needs --compile")
+        compile_mode(args.compile_mode)  # one clear line for a bad mode, before any setting runs
     if args.parity:
         result = parity(*args.parity, args.parity_start)
         if not result["windows"]:
@@ -176,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.one:
         print(json.dumps(measure_one(args.one, args.devices, args.precisions, int(args.threads), args.steps,
-                                     args.warmup, args.profile, args.paths, args.batch, args.crop, args.compile)))
+                                     args.warmup, args.profile, args.paths, args.batch, args.crop,
+                                     (args.compile_mode or True) if args.compile else False)))
         return
     rows = []
     for name in args.configs.split(","):

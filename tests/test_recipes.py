@@ -41,6 +41,18 @@ def test_train_speed_smoke(tmp_path):
     assert "steps/s" in (tmp_path / "ts.md").read_text()
 
 
+def test_train_speed_compile_mode_is_checked_before_any_setting_runs(tmp_path):
+    """--compile-mode without --compile, or an unknown mode: one line, nothing written."""
+    from benchmarks import train_speed
+    from diffwave.io.errors import UserError
+
+    with pytest.raises(UserError, match="needs --compile"):
+        train_speed.main(["--compile-mode", "reduce-overhead", "--out", str(tmp_path / "ts")])
+    with pytest.raises(UserError, match="compile mode must be one of"):
+        train_speed.main(["--compile", "--compile-mode", "fastest", "--out", str(tmp_path / "ts")])
+    assert not list(tmp_path.iterdir())
+
+
 def test_parity_compares_two_logs_window_by_window(tmp_path):
     """--parity averages each run's loss per 250-step window after the shared start, and their speeds."""
     from benchmarks import train_speed

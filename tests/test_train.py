@@ -393,3 +393,17 @@ def test_fine_tune_onto_a_zero_terminal_snr_schedule(wav_dir, tmp_path):
     config = load_state(tmp_path / "run", CPU)[1]
     assert config == replace(TINY, terminal_alpha_bar=1e-4)
     assert float(training_schedule(config).alpha_bars[-1]) == pytest.approx(1e-4)
+
+
+def test_compile_mode_reaches_torch_compile_and_a_bad_one_is_one_line(wav_dir, tmp_path, monkeypatch):
+    """compile="reduce-overhead" (CUDA graphs on a GPU) is passed to torch.compile as its mode; an
+    unknown mode is refused before a run folder is claimed."""
+    seen = []
+    monkeypatch.setattr(torch, "compile", lambda net, mode=None: seen.append(mode) or net)
+    state = train(wav_dir, tmp_path / "run", TINY, _cfg(max_steps=1, save_every=1), CPU, compile="reduce-overhead")
+    assert state.step == 1 and seen == ["reduce-overhead"]
+    train(wav_dir, tmp_path / "run2", TINY, _cfg(max_steps=1, save_every=1), CPU, compile=True)
+    assert seen == ["reduce-overhead", None]
+    with pytest.raises(UserError, match="compile mode must be one of"):
+        train(wav_dir, tmp_path / "run3", TINY, _cfg(max_steps=1), CPU, compile="fastest")
+    assert not (tmp_path / "run3").exists()

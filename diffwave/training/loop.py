@@ -53,6 +53,18 @@ def _ema_update(ema: DiffWave, model: DiffWave, decay: float) -> None:
 
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile_mode(compile: bool | str) -> str | None:
+    """The ``torch.compile`` mode that ``compile`` asks for (None: off or the default mode)."""
+    if isinstance(compile, bool):
+        return None
+    if compile not in COMPILE_MODES:
+        raise UserError(f"compile mode must be one of {', '.join(COMPILE_MODES)}, got {compile!r}")
+    return None if compile == "default" else compile
+
+
 def _check_part_size(config: ModelConfig, state_mb: float | None) -> None:
     """A state in parts of ``state_mb`` MB must hold the largest tensor (fp32) in one part."""
     if state_mb is None:
@@ -81,7 +93,7 @@ def train(
     precision: str = "auto",
     should_stop: Callable[[], bool] | None = None,
     state_mb: float | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
 ) -> RunState:
     """Train until ``train_cfg.max_steps`` or ``should_stop()``; resume from ``run_dir`` if it holds a state.
 
@@ -92,12 +104,14 @@ def train(
     ``state_mb``: write the state as parts of at most this many MB (:mod:`diffwave.runstate`).
     ``precision``: "fp32", "bf16" (autocast; weights and optimizer stay fp32) or "auto"
     (bf16 on CUDA, fp32 elsewhere). It is a runtime choice and may change on resume.
-    ``compile``: run the network through ``torch.compile`` (a runtime choice too).
+    ``compile``: run the network through ``torch.compile`` (a runtime choice too); True for its
+    default mode, or a mode name (:data:`COMPILE_MODES`): "reduce-overhead" adds CUDA graphs on a GPU.
     ``train_cfg.device_data`` is the fast path for GPUs (:class:`diffwave.training.config.TrainConfig`):
     data on the device (:class:`diffwave.training.data.DeviceCrops`), draws there, fused Adam,
     and the loss read back every ``log_every`` steps; ``on_step`` then sees the last value read.
     """
     bf16 = use_bf16(precision, device)
+    mode = compile_mode(compile)
     if state_mb is not None and not (math.isfinite(state_mb) and state_mb > 0):
         raise UserError(f"--state-mb must be a positive number of MB, got {state_mb}")
     run_dir = Path(run_dir)
@@ -137,7 +151,7 @@ def train(
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(state.model, device_ids=[device.index] if device.type == "cuda" else None)
     if compile:
-        net = torch.compile(net)
+        net = torch.compile(net, mode=mode)
     sync_every = train_cfg.log_every if train_cfg.device_data else 1
     loss_sum, unread = torch.zeros((), device=device), 0  # losses since the last read-back
     loss_value = float("nan")

@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("--loss", default="l2", help="l2 (the conditional mean the samplers need) or l1")
     p.add_argument("--init", default="")
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--compile-mode", default="default", help="torch.compile mode with --compile; reduce-overhead: CUDA graphs")
     p.add_argument("--state-mb", type=float, default=15.0)
     p.add_argument("--save-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=50)
@@ -51,7 +52,8 @@ def main() -> None:
                       save_every=args.save_every, log_every=args.log_every, device_data=True, init=args.init)
     deadline = time.monotonic() + 60 * args.minutes
     state = train(args.data, args.out, config, cfg, torch.device(args.device), precision=args.precision,
-                  should_stop=lambda: time.monotonic() >= deadline, state_mb=args.state_mb, compile=args.compile,
+                  should_stop=lambda: time.monotonic() >= deadline, state_mb=args.state_mb,
+                  compile=args.compile_mode if args.compile else False,
                   on_step=lambda s, loss, r: print(f"step {s} loss {loss:.4f} {r:.1f} steps/s", flush=True)
                   if s % args.log_every == 0 else None)
     print(f"done: step {state.step}", flush=True)
