@@ -143,7 +143,8 @@ def main(argv=None) -> None:
         sf.write(args.figures / f"sample{i + 1}.flac", s, rate, subtype="PCM_16")
     rows = [{"measure": k, "model samples": g[k], "validation audio": v[k]} for k in g]
     rows.append({"measure": "KS statistic, sample values (model vs validation)", "model samples": m["ks"], "validation audio": 0.0})
-    record = training_record(args.run, args.figures)
+    measured_file = Path(args.model) if args.model else (None if args.tiny else DEFAULT_MODEL)
+    record = training_record(args.run, args.figures, measured_file)
     body = (f"Measured by `python -m benchmarks.model_card` on {machine()}: {args.samples} unconditional "
             f"{args.seconds:g} s samples ({args.steps} steps, {m['seconds_to_generate']:.0f} s to generate) against the first "
             f"{args.seconds:g} s of the {len(val)} validation clips; CREPE model `{args.crepe}`, voiced = periodicity >= {VOICED}.\n\n"
@@ -160,14 +161,15 @@ def main(argv=None) -> None:
     print(body)
 
 
-def training_record(run: Path, figures: Path) -> str:
+def training_record(run: Path, figures: Path, model_path: Path | None) -> str:
+    """The run's log and the measured model's own training metadata (steps, options)."""
     rows = read_rows(run / "log.csv")
     if not rows:
         return "No training log found.\n"
     plot_loss(run / "log.csv", figures / "loss.png", title="default model: training loss (mean per log interval)")
-    meta = read_metadata(DEFAULT_MODEL) if DEFAULT_MODEL.exists() else {}
+    meta = read_metadata(model_path) if model_path is not None and model_path.exists() else {}
     last = rows[-1]
-    return (f"### Training record\n\nSteps: {int(last['step'])} (shipped model: "
+    return (f"### Training record\n\nSteps: {int(last['step'])} (this model: "
             f"{meta.get('training_steps', 'n/a')}); last logged rate {last['steps_per_s']:.2f} steps/s; "
             f"logged loss at the end {last['loss']:.4f}. Options: `{json.loads(meta['train']) if 'train' in meta else 'n/a'}`.\n\n"
             "![loss curve](model-card/loss.png)\n")

@@ -36,3 +36,20 @@ def test_model_card_smoke(tmp_path):
     data = json.loads((tmp_path / "fig" / "measured.json").read_text())
     assert [r["t"] for r in data["denoising"]] == list(model_card.DENOISE_STEPS)
     assert np.isfinite(data["ks"])
+
+
+def test_training_record_reads_the_measured_model_not_the_bundled_one(tmp_path):
+    """--model X: the record's steps and options come from X's own metadata."""
+    from diffwave.checkpoint import save_model
+    from diffwave.model import DiffWave
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.csv").write_text("step,loss,steps_per_s,elapsed_s\n10,0.5,2.0,5.0\n20,0.4,2.0,10.0\n")
+    (tmp_path / "fig").mkdir()
+    model_file = tmp_path / "m.safetensors"
+    save_model(model_file, DiffWave(ModelConfig(residual_channels=4, residual_layers=2, dilation_cycle=2)),
+               extra={"training_steps": "17", "train": json.dumps({"batch_size": 64})})
+    text = model_card.training_record(run, tmp_path / "fig", model_file)
+    assert "this model: 17" in text and "'batch_size': 64" in text
+    assert "this model: n/a" in model_card.training_record(run, tmp_path / "fig", None)
