@@ -71,7 +71,8 @@ def measure_one(config_name: str, device: str, precision: str, threads: int, ste
                       compile=compiled)
         rate = steps / (times[-1] - times[0])
         crop_s = cfg.crop_samples(state.model) / config.sample_rate
-        row = {"config": config_name, "path": path + (f" + compile{'' if compiled is True else ' ' + str(compiled)}" if compiled else ""), "device": device,
+        label = "" if not compiled else " + compile" if compiled is True else f" + compile {compiled}"
+        row = {"config": config_name, "path": path + label, "device": device,
                "batch x crop": f"{cfg.batch_size} x {crop_s:.2f} s", "precision": precision, "threads": threads,
                "steps/s": rate, "audio s per s": rate * cfg.batch_size * crop_s, "ms per step": 1000 / rate,
                "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -94,7 +95,8 @@ def run_setting(args, config_name: str, device: str, precision: str, threads: in
     cmd = [sys.executable, "-m", "benchmarks.train_speed", "--one", config_name, "--devices", device, "--precisions",
            precision, "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--paths", path] + (["--batch", str(args.batch)] if args.batch else []) \
-        + (["--crop", str(args.crop)] if args.crop else []) + (["--compile"] if args.compile else []) + (["--compile-mode", args.compile_mode] if args.compile_mode else [])
+        + (["--crop", str(args.crop)] if args.crop else []) + (["--compile"] if args.compile else []) \
+        + (["--compile-mode", args.compile_mode] if args.compile_mode else [])
     if profile:
         cmd.append("--profile")
     done = subprocess.run(cmd, capture_output=True, text=True)
