@@ -71,7 +71,8 @@ def build_model(config: ModelConfig, state: dict[str, torch.Tensor]) -> DiffWave
     for key, value in state.items():
         if not bool(torch.isfinite(value).all()):
             raise UserError(f"weight {key!r} holds NaN or infinite values; the model file is broken")
-    model = DiffWave(config)
+    with torch.random.fork_rng(devices=[]):  # the init draws are overwritten; the caller's RNG stays as it was
+        model = DiffWave(config)
     model.load_state_dict(state, strict=True)
     return model.eval()
 

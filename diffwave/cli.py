@@ -1,4 +1,4 @@
-"""``diffwave`` command line: train, export, sample, corpus."""
+"""``diffwave`` command line: train, export, grow, sample, corpus, shards."""
 
 from __future__ import annotations
 
@@ -171,6 +171,34 @@ def export_cmd(
     check_output(out, force)
     model = export(run_dir, out, replace=force)
     print(f"wrote {out} ({sum(p.numel() for p in model.parameters())} parameters)")
+
+
+@app.command("grow")
+def grow_cmd(
+    model: Path = typer.Argument(..., help="Model file to grow (safetensors or reference checkpoint)."),
+    out: Path = typer.Option(..., "--out", help="Output .safetensors file of the grown model."),
+    channels: int = typer.Option(..., help="Residual channels of the grown model (at least the model's)."),
+    layers: int = typer.Option(..., help="Residual layers of the grown model (at least the model's); new layers "
+                                         "continue the dilation cycle and widen the receptive field."),
+    seed: int = typer.Option(0, help="Seed for the new units' initial weights."),
+    force: bool = typer.Option(False, help="Overwrite an existing output file."),
+) -> None:
+    """Widen and deepen a trained model without changing what it computes; train on with --init."""
+    from .checkpoint import read_metadata, save_model
+    from .growth import grow
+
+    check_output(out, force)
+    small = load_model(model)
+    big = grow(small, channels, layers, torch.Generator().manual_seed(seed))
+    try:
+        steps = read_metadata(model).get("training_steps")
+    except UserError:  # a reference checkpoint: no metadata to carry
+        steps = None
+    extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"}
+    save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
+    rf = lambda m: m.receptive_field / m.config.sample_rate  # noqa: E731
+    print(f"wrote {out}: C{channels}/L{layers}, {sum(p.numel() for p in big.parameters())} parameters "
+          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {rf(big):.2f} s (from {rf(small):.2f} s)")
 
 
 @app.command("sample")
