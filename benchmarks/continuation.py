@@ -172,6 +172,8 @@ def one_pass_at_seam(model, audio: list[np.ndarray], seed: int = 0) -> list[dict
     g = torch.Generator().manual_seed(seed)
     rows = []
     for t in SEAM_TS:
+        if t >= len(schedule):  # a model with fewer training steps has no such level
+            continue
         a = float(schedule.alpha_bars[t])
         xt = a**0.5 * known + (1 - a) ** 0.5 * torch.randn(x0.shape, generator=g)
         with torch.no_grad():

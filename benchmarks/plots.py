@@ -147,7 +147,7 @@ def energy_across_seam(path: Path, envelopes: dict, start_s: float, hop_s: float
     return save(fig, path)
 
 
-def loss_parity(path: Path, logs: dict, start: int) -> Path:
+def loss_parity(path: Path, logs: dict, start: int, title: str) -> Path:
     """Training loss of runs resumed from one state (same batches and noise): raw and a running mean."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for i, (name, rows) in enumerate(logs.items()):
@@ -156,9 +156,9 @@ def loss_parity(path: Path, logs: dict, start: int) -> Path:
         ax.plot(steps, loss, color=f"C{i}", alpha=0.25, lw=0.8)
         ax.plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"), color=f"C{i}", lw=1.8,
                 label=f"{name} (mean of {k} log rows)")
-    ax.set_xlabel(f"training step (both resumed from step {start})")
+    ax.set_xlabel(f"training step (all resumed from step {start})" if start else "training step")
     ax.set_ylabel("training loss")
-    ax.set_title("bf16 autocast against fp32: same batches, same noise")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)

@@ -80,8 +80,10 @@ def train_recipe(recipe: Recipe, data: Path, runs: Path, cpu_minutes: float, thr
     return record
 
 
-def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, loss: float, seeds: int = 1) -> dict:
-    """One row of the recipe table: denoising, the one-pass seam diagnostic and the yardstick."""
+def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, loss: float, seeds: int = 1,
+                yardstick: bool = True, limit: int | None = None) -> dict:
+    """One row of the recipe table: denoising, the one-pass seam diagnostic and (``yardstick``) the
+    yardstick on the first ``limit`` reference clips (all by default)."""
     from . import continuation
     from .common import clips
     from .model_card import denoising_rows
@@ -95,7 +97,9 @@ def score_model(model, name: str, what: str, steps: int, cpu_minutes: float, los
         if r["t"] == 50:
             row["one pass t=50, 50-100 ms"] = r["x0_hat 50-100 ms"]
             row["one pass t=50, SNR dB"] = r["SNR 0-100 ms dB"]
-    result = continuation.measure(model, ["lambda"], seeds, 50)
+    if not yardstick:
+        return row
+    result = continuation.measure(model, ["lambda"], seeds, 50, limit)
     ref = next(r for r in result["rows"] if r["prompts"] == "reference clips")
     for key in ("retention 0.1-0.25 s", "retention 0.25-0.5 s", "retention 0.5-1 s", "pitch hold CREPE", "voiced / real"):
         row[key] = ref[key]

@@ -114,30 +114,15 @@ PARITY_WINDOW = 250
 def parity(fp32_run: Path, bf16_run: Path, start: int) -> dict:
     """Loss of two runs resumed from one state at step ``start`` (same batches and noise), in
     windows of PARITY_WINDOW steps, and each run's training speed after ``start``."""
-    from diffwave.training.runlog import read_rows
+    from .paired_loss import compare_logs
 
-    logs = {"fp32": read_rows(fp32_run / "log.csv"), "bf16": read_rows(bf16_run / "log.csv")}
-    end = min(max(r["step"] for r in rows) for rows in logs.values())
-    windows = []
-    for lo in range(start, int(end) - PARITY_WINDOW + 1, PARITY_WINDOW):
-        row = {"steps": f"{lo}-{lo + PARITY_WINDOW}"}
-        for name, rows in logs.items():
-            sel = [r["loss"] for r in rows if lo < r["step"] <= lo + PARITY_WINDOW]
-            row[name] = sum(sel) / len(sel)
-        row["bf16 / fp32"] = row["bf16"] / row["fp32"]
-        windows.append(row)
-    speed = {}
-    for name, rows in logs.items():
-        after = [r for r in rows if r["step"] > start]
-        speed[name] = (after[-1]["step"] - after[0]["step"]) / (after[-1]["elapsed_s"] - after[0]["elapsed_s"])
-    return {"start": start, "windows": windows, "steps/s": speed, "compared steps": int(end) - start,
-            "logs": {k: [(r["step"], r["loss"]) for r in v if r["step"] > start] for k, v in logs.items()}}
+    return compare_logs({"fp32": fp32_run, "bf16": bf16_run}, start, PARITY_WINDOW)
 
 
 def parity_plot(path: Path, result: dict) -> Path:
     from . import plots
 
-    return plots.loss_parity(path, result["logs"], result["start"])
+    return plots.loss_parity(path, result["logs"], result["start"], "bf16 autocast against fp32: same batches, same noise")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -85,3 +85,48 @@ def test_grow_then_train_starts_at_the_parents_loss(wav_dir, tmp_path, capsys):
                          "--layers", "6"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "below the model's 4" in err and not (tmp_path / "small.safetensors").exists()
+
+
+def test_paired_loss_ratio_and_test(tmp_path):
+    """Window means, their ratio to the baseline, and a paired test that sees a steady 10 % gap."""
+    import math
+
+    from benchmarks.paired_loss import compare_logs
+    from diffwave.training.runlog import write_rows
+
+    noise = torch.rand(100, generator=torch.Generator().manual_seed(0)).tolist()
+    for name, factor in (("base", 1.0), ("same", 1.0), ("worse", 1.1)):
+        rows = [{"step": 10 * (i + 1), "loss": (0.2 + 0.1 * noise[i]) * factor, "steps_per_s": 1.0,
+                 "elapsed_s": 10.0 * (i + 1) * factor} for i in range(100)]
+        (tmp_path / name).mkdir()
+        write_rows(tmp_path / name / "log.csv", rows)
+    result = compare_logs({n: tmp_path / n for n in ("base", "same", "worse")}, start=0, window=250)
+    assert [w["steps"] for w in result["windows"]] == ["0-250", "250-500", "500-750", "750-1000"]
+    assert all(w["same / base"] == 1.0 and abs(w["worse / base"] - 1.1) < 1e-9 for w in result["windows"])
+    same, worse = result["paired"]
+    assert math.isnan(same["p (Wilcoxon)"]) and same["median ratio"] == 1.0
+    assert worse["p (Wilcoxon)"] < 1e-6 and abs(worse["median ratio"] - 1.1) < 1e-9
+    assert abs(result["steps/s"]["worse"] * 1.1 - result["steps/s"]["base"]) < 1e-9
+
+
+def test_growth_benchmark_end_to_end(wav_dir, tmp_path, capsys):
+    """Two arms from one parent, the same batches: the card holds the loss windows, the paired test and the
+    scores of the parent and both arms; a malformed --runs is one line."""
+    from benchmarks import growth
+
+    parent = tmp_path / "parent.safetensors"
+    save_model(parent, tiny_model(config=dataclasses.replace(TINY, num_steps=200, beta_end=0.02)))  # T covers t = 150
+    grown = tmp_path / "grown.safetensors"
+    save_model(grown, grow(load_model(parent), 8, 6, torch.Generator().manual_seed(0)))
+    for name, path in (("control", parent), ("wide", grown)):
+        cfg = TrainConfig(batch_size=2, crop_seconds=0.25, max_steps=20, save_every=20, log_every=2, seed=5,
+                          init=str(path))
+        train(wav_dir, tmp_path / name, load_model(path).config, cfg, torch.device("cpu"))
+    out = tmp_path / "docs" / "growth"
+    growth.main(["--parent", str(parent), "--runs", f"control={tmp_path / 'control'}", f"wide={tmp_path / 'wide'}",
+                 "--window", "10", "--out", str(out)])
+    card = (tmp_path / "docs" / "growth.md").read_text()
+    assert "| 0-10 |" in card and "wide / control" in card and "C8/L6" in card and "x0-SNR t=150" in card
+    assert (out / "loss.png").stat().st_size > 1000 and (out / "growth.json").is_file()
+    with pytest.raises(UserError, match="NAME=RUN_DIR"):
+        growth.main(["--parent", str(parent), "--runs", str(tmp_path / "control"), "--out", str(out)])
