@@ -166,7 +166,7 @@ def training_record(run: Path, figures: Path, model_path: Path | None) -> str:
     rows = read_rows(run / "log.csv")
     if not rows:
         return "No training log found.\n"
-    plot_loss(run / "log.csv", figures / "loss.png", title="default model: training loss (mean per log interval)")
+    plot_loss(run / "log.csv", figures / "loss.png", title=f"{run.name}: training loss (mean per log interval)")
     meta = read_metadata(model_path) if model_path is not None and model_path.exists() else {}
     last = rows[-1]
     return (f"### Training record\n\nSteps: {int(last['step'])} (this model: "

@@ -72,3 +72,24 @@ def test_repacking_replaces_only_its_own_shards(wav_dir, tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err and (foreign / "x.txt").read_text() == "keep"
     assert run_app(app, ["shards", str(wav_dir), str(tmp_path / "z"), "--shard-mb", "0"]) == 1
     assert "--shard-mb must be" in capsys.readouterr().err
+
+
+def test_gpu_kit_trains_from_shards_on_the_cpu_and_refuses_a_lone_compile_mode(wav_dir, tmp_path):
+    """training/gpu/train.py (the lent-GPU script, run on the CPU): it trains from shards, saves and exits 0
+    at its time budget; --compile-mode without --compile is one line and exit 1."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "training" / "gpu" / "train.py"
+    pack_folder(wav_dir, tmp_path / "shards", 16000, shard_mb=1.0)
+    small = ["--device", "cpu", "--precision", "fp32", "--channels", "4", "--layers", "4", "--dilation-cycle", "2",
+             "--batch-size", "2", "--crop-seconds", "0.1", "--save-every", "5", "--log-every", "1"]
+    run = subprocess.run([sys.executable, str(script), str(tmp_path / "shards"), str(tmp_path / "run"),
+                          "--minutes", "0.02", *small], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "done: step" in run.stdout and list((tmp_path / "run").glob("state*.safetensors"))
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "shards"), str(tmp_path / "run2"),
+                          "--compile-mode", "reduce-overhead", *small], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and bad.stderr == "error: --compile-mode needs --compile\n"
+    assert not (tmp_path / "run2").exists()

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, n
 import torch  # noqa: E402
 
 from diffwave.config import ModelConfig  # noqa: E402
+from diffwave.io.errors import UserError  # noqa: E402
 from diffwave.training import TrainConfig, train  # noqa: E402
 
 
@@ -40,11 +41,13 @@ def main() -> None:
     p.add_argument("--loss", default="l2", help="l2 (the conditional mean the samplers need) or l1")
     p.add_argument("--init", default="")
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--compile-mode", default="default", help="torch.compile mode with --compile; reduce-overhead: CUDA graphs")
+    p.add_argument("--compile-mode", default=None, help="torch.compile mode with --compile; reduce-overhead: CUDA graphs")
     p.add_argument("--state-mb", type=float, default=15.0)
     p.add_argument("--save-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=50)
     args = p.parse_args()
+    if args.compile_mode is not None and not args.compile:
+        raise UserError("--compile-mode needs --compile")
     config = ModelConfig(residual_channels=args.channels, residual_layers=args.layers,
                          dilation_cycle=args.dilation_cycle, parameterization="v", data_scale=4.0,
                          mixed_levels=args.mixed_levels, terminal_alpha_bar=args.terminal_alpha_bar or None)
@@ -53,15 +56,13 @@ def main() -> None:
     deadline = time.monotonic() + 60 * args.minutes
     state = train(args.data, args.out, config, cfg, torch.device(args.device), precision=args.precision,
                   should_stop=lambda: time.monotonic() >= deadline, state_mb=args.state_mb,
-                  compile=args.compile_mode if args.compile else False,
+                  compile=(args.compile_mode or True) if args.compile else False,
                   on_step=lambda s, loss, r: print(f"step {s} loss {loss:.4f} {r:.1f} steps/s", flush=True)
                   if s % args.log_every == 0 else None)
     print(f"done: step {state.step}", flush=True)
 
 
 if __name__ == "__main__":
-    from diffwave.io.errors import UserError
-
     try:
         main()
     except UserError as exc:
