@@ -59,6 +59,8 @@ def train_cmd(
     save_every: int = typer.Option(500, help="Checkpoint every N steps."),
     state_mb: Optional[float] = typer.Option(None, help="Write the run state as files of at most N MB (for capped links)."),
     learning_rate: float = typer.Option(2e-4, help="Adam learning rate."),
+    warmup_steps: int = typer.Option(0, help="Ramp the learning rate up over the run's first N steps "
+                                            "(for --init runs, a grown model above all)."),
     loss: str = typer.Option("l1", help="Loss on epsilon: l1 or l2."),
     objective: str = typer.Option("eps", help="Space the loss is measured in: eps, v or x0."),
     seed: int = typer.Option(0, help="Seed for init, crops and noise."),
@@ -89,7 +91,7 @@ def train_cmd(
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
                       objective=objective, max_steps=max_steps, save_every=save_every, seed=seed,
                       init=str(init) if init is not None else "", mixed_fraction=mixed_fraction,
-                      device_data=device_data, log_every=log_every)
+                      device_data=device_data, log_every=log_every, warmup_steps=warmup_steps)
     with _StopCondition(minutes) as stop:
         _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb, compile)
 

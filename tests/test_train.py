@@ -407,3 +407,23 @@ def test_compile_mode_reaches_torch_compile_and_a_bad_one_is_one_line(wav_dir, t
     with pytest.raises(UserError, match="compile mode must be one of"):
         train(wav_dir, tmp_path / "run3", TINY, _cfg(max_steps=1), CPU, compile="fastest")
     assert not (tmp_path / "run3").exists()
+
+
+def test_warmup_ramps_the_first_updates_and_resumes_exactly(wav_dir, tmp_path):
+    """--warmup-steps 10: Adam's first update (about lr per weight) shrinks to lr / 10; a run stopped inside
+    the ramp and resumed ends where the straight run does; a negative ramp is one line."""
+    from diffwave.training.state import new_state
+
+    start = new_state(TINY, _cfg(), CPU).model.state_dict()
+    moved = {}
+    for warmup in (0, 10):
+        state = train(wav_dir, tmp_path / f"w{warmup}", TINY, _cfg(max_steps=1, warmup_steps=warmup), CPU)
+        moved[warmup] = max(float((p.detach() - start[k]).abs().max()) for k, p in state.model.named_parameters())
+    assert moved[0] == pytest.approx(3e-3, rel=0.05) and moved[10] == pytest.approx(3e-4, rel=0.05)
+    straight = train(wav_dir, tmp_path / "a", TINY, _cfg(max_steps=8, warmup_steps=6), CPU)
+    train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=3, warmup_steps=6), CPU)
+    resumed = train(wav_dir, tmp_path / "b", TINY, _cfg(max_steps=8, warmup_steps=6), CPU)
+    for (k, x), y in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(x, y), k
+    with pytest.raises(UserError, match="--warmup-steps must be 0 or more"):
+        _cfg(warmup_steps=-1)

@@ -29,6 +29,9 @@ class TrainConfig:
     device_data: bool = False
     init: str = ""  # model file whose weights start a new run (fine-tuning); "" = random init
     mixed_fraction: float = 0.5  # share of rows with mixed levels, for config.mixed_levels models (diffwave.levels)
+    # Learning rate ramped linearly over the run's first steps: Adam's first updates move every weight
+    # by about the learning rate whatever its gradient, which jolts a grown or fine-tuned model.
+    warmup_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in ("l1", "l2"):
@@ -38,6 +41,8 @@ class TrainConfig:
         for name in ("batch_size", "max_steps", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.warmup_steps < 0:
+            raise UserError(f"--warmup-steps must be 0 or more, got {self.warmup_steps}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise UserError("--learning-rate must be a positive number")
         if not 0.0 <= self.mixed_fraction <= 1.0:

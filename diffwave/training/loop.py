@@ -194,6 +194,9 @@ def train(
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(state.model.parameters(), train_cfg.grad_clip)
+        if train_cfg.warmup_steps:  # lr_k = lr * min(1, (k + 1) / warmup): a function of the step, so resume is exact
+            for group in state.optimizer.param_groups:
+                group["lr"] = train_cfg.learning_rate * min(1.0, (state.step + 1) / train_cfg.warmup_steps)
         state.optimizer.step()
         state.step += 1
         _ema_update(state.ema, state.model, min(train_cfg.ema_decay, (1 + state.step) / (10 + state.step)))

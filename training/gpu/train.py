@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("--terminal-alpha-bar", type=float, default=1e-4, help="abar_T of the schedule; 0: the plain one")
     p.add_argument("--loss", default="l2", help="l2 (the conditional mean the samplers need) or l1")
     p.add_argument("--init", default="")
+    p.add_argument("--warmup-steps", type=int, default=0, help="ramp the learning rate over the first N steps")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--compile-mode", default=None, help="torch.compile mode with --compile; reduce-overhead: CUDA graphs")
     p.add_argument("--state-mb", type=float, default=15.0)
@@ -52,7 +53,8 @@ def main() -> None:
                          dilation_cycle=args.dilation_cycle, parameterization="v", data_scale=4.0,
                          mixed_levels=args.mixed_levels, terminal_alpha_bar=args.terminal_alpha_bar or None)
     cfg = TrainConfig(batch_size=args.batch_size, crop_seconds=args.crop_seconds, objective="v", loss=args.loss,
-                      save_every=args.save_every, log_every=args.log_every, device_data=True, init=args.init)
+                      save_every=args.save_every, log_every=args.log_every, device_data=True, init=args.init,
+                      warmup_steps=args.warmup_steps)
     deadline = time.monotonic() + 60 * args.minutes
     state = train(args.data, args.out, config, cfg, torch.device(args.device), precision=args.precision,
                   should_stop=lambda: time.monotonic() >= deadline, state_mb=args.state_mb,
