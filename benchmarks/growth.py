@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--yardstick", type=int, default=None, metavar="CLIPS",
                    help="also run the yardstick on the first CLIPS reference clips (1 seed)")
     p.add_argument("--out", type=Path, default=Path("docs/growth"))
+    p.add_argument("--card", type=Path, default=None, help="markdown page to write into [OUT.md]")
     p.add_argument("--section", default="growth", help="name of the card's marked section to replace")
     args = p.parse_args(argv)
     runs = parse_runs(args.runs)
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     from . import plots
 
-    plots.loss_parity(args.out / "loss.png", loss["logs"], args.start, "grown arms against the parent trained on: same batches")
+    plots.loss_ratio(args.out / "loss.png", loss["logs"], "training loss against the first arm's, step by step")
     write_json(args.out / "growth.json", {"parent": args.parent, "runs": {k: str(v) for k, v in runs.items()},
                                           **{k: v for k, v in loss.items() if k != "logs"}, "scores": scores})
     base = next(iter(runs))
@@ -104,8 +105,8 @@ def main(argv: list[str] | None = None) -> None:
             + table(loss["windows"], list(loss["windows"][0])) + "\n"
             + table(loss["paired"], list(loss["paired"][0])) + "\n"
             + table(scores, list(scores[0])) + "\n"
-            + f"![loss, grown arms against `{base}`]({args.out.name}/loss.png)\n")
-    replace_section(args.out.with_suffix(".md"), args.section, body)
+            + f"![loss of each arm over `{base}`'s]({args.out.name}/loss.png)\n")  # the card sits beside OUT
+    replace_section(args.card or args.out.with_suffix(".md"), args.section, body)
     print(body)
 
 

@@ -162,3 +162,26 @@ def loss_parity(path: Path, logs: dict, start: int, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)
+
+
+def loss_ratio(path: Path, logs: dict, title: str) -> Path:
+    """Each run's logged loss over the first run's at the same steps (same batches, so batch noise
+    cancels): raw and a running mean, with 1 marked."""
+    (base, base_rows), *others = logs.items()
+    base_loss = dict(base_rows)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.axhline(1.0, color="0.3", lw=1)
+    for i, (name, rows) in enumerate(others):
+        shared = [(s, v / base_loss[s]) for s, v in rows if s in base_loss]
+        steps, ratio = (np.array(v) for v in zip(*shared))
+        k = max(1, min(10, len(ratio) // 4))
+        ax.plot(steps, ratio, color=f"C{i + 1}", alpha=0.3, lw=0.8)
+        ax.plot(steps[k - 1 :], np.convolve(ratio, np.ones(k) / k, mode="valid"), color=f"C{i + 1}", lw=1.8,
+                label=f"{name} / {base} (mean of {k} log rows)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss ratio, same batches")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, path)
+
