@@ -147,18 +147,22 @@ def energy_across_seam(path: Path, envelopes: dict, start_s: float, hop_s: float
     return save(fig, path)
 
 
-def loss_parity(path: Path, logs: dict, start: int, title: str) -> Path:
+def _raw_and_mean(ax, steps: np.ndarray, values: np.ndarray, k: int, color: str, label: str, alpha: float) -> None:
+    """A logged series faint, and its running mean of ``k`` rows bold and labelled."""
+    ax.plot(steps, values, color=color, alpha=alpha, lw=0.8)
+    ax.plot(steps[k - 1 :], np.convolve(values, np.ones(k) / k, mode="valid"), color=color, lw=1.8,
+            label=f"{label} (mean of {k} log rows)")
+
+
+def loss_parity(path: Path, logs: dict, start: int) -> Path:
     """Training loss of runs resumed from one state (same batches and noise): raw and a running mean."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for i, (name, rows) in enumerate(logs.items()):
         steps, loss = (np.array(v) for v in zip(*rows))
-        k = max(1, min(25, len(loss) // 4))
-        ax.plot(steps, loss, color=f"C{i}", alpha=0.25, lw=0.8)
-        ax.plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"), color=f"C{i}", lw=1.8,
-                label=f"{name} (mean of {k} log rows)")
-    ax.set_xlabel(f"training step (all resumed from step {start})" if start else "training step")
+        _raw_and_mean(ax, steps, loss, max(1, min(25, len(loss) // 4)), f"C{i}", name, 0.25)
+    ax.set_xlabel(f"training step (both resumed from step {start})")
     ax.set_ylabel("training loss")
-    ax.set_title(title)
+    ax.set_title("bf16 autocast against fp32: same batches, same noise")
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)
@@ -172,16 +176,11 @@ def loss_ratio(path: Path, logs: dict, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     ax.axhline(1.0, color="0.3", lw=1)
     for i, (name, rows) in enumerate(others):
-        shared = [(s, v / base_loss[s]) for s, v in rows if s in base_loss]
-        steps, ratio = (np.array(v) for v in zip(*shared))
-        k = max(1, min(10, len(ratio) // 4))
-        ax.plot(steps, ratio, color=f"C{i + 1}", alpha=0.3, lw=0.8)
-        ax.plot(steps[k - 1 :], np.convolve(ratio, np.ones(k) / k, mode="valid"), color=f"C{i + 1}", lw=1.8,
-                label=f"{name} / {base} (mean of {k} log rows)")
+        steps, ratio = (np.array(v) for v in zip(*[(s, v / base_loss[s]) for s, v in rows if s in base_loss]))
+        _raw_and_mean(ax, steps, ratio, max(1, min(10, len(ratio) // 4)), f"C{i + 1}", f"{name} / {base}", 0.3)
     ax.set_xlabel("training step")
     ax.set_ylabel("loss ratio, same batches")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)
-

@@ -122,7 +122,7 @@ def parity(fp32_run: Path, bf16_run: Path, start: int) -> dict:
 def parity_plot(path: Path, result: dict) -> Path:
     from . import plots
 
-    return plots.loss_parity(path, result["logs"], result["start"], "bf16 autocast against fp32: same batches, same noise")
+    return plots.loss_parity(path, result["logs"], result["start"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -198,9 +198,10 @@ def grow_cmd(
         steps = None
     extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"}
     save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
-    rf = lambda m: m.receptive_field / m.config.sample_rate  # noqa: E731
+    rate = small.config.sample_rate
     print(f"wrote {out}: C{channels}/L{layers}, {sum(p.numel() for p in big.parameters())} parameters "
-          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {rf(big):.2f} s (from {rf(small):.2f} s)")
+          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {big.receptive_field / rate:.2f} s "
+          f"(from {small.receptive_field / rate:.2f} s)")
 
 
 @app.command("sample")

@@ -89,14 +89,13 @@ def grow(model: DiffWave, channels: int, layers: int, generator: torch.Generator
         if name == "output_projection.weight":  # [1, C, 1]: old columns, new ones 0
             fresh[:, :c0] = old[name]
             continue
-        rows = rows_of[name.split(".")[-2]]
+        kind = name.split(".")[-2]
+        rows = rows_of[kind]
         value = old[name]
         if name == "skip_projection.weight":
             value = value * math.sqrt(l1 / l0)  # undo the skip sum's new 1/sqrt(L1)
-        if value.dim() == 1:
-            fresh[rows] = value
-        elif name.split(".")[-2] in ("input_projection", "diffusion_projection"):
-            fresh[rows] = value  # their inputs (audio, the step embedding) do not grow
+        if value.dim() == 1 or kind in ("input_projection", "diffusion_projection"):
+            fresh[rows] = value  # biases; and weights whose inputs (audio, the step embedding) do not grow
         else:
             fresh[rows] = 0.0  # old units read no new unit
             fresh[rows[:, None], plain] = value
