@@ -121,10 +121,15 @@ def score_run(generated: np.ndarray, real: np.ndarray, real_pitch: PitchWindow, 
             "centroid ratio": float(c_gen / c_real) if c_real > 0 else float("nan")}
 
 
-def prompts(rate: int, limit: int | None) -> list[tuple[str, str, np.ndarray]]:
-    """(set, name, 6 s audio at ``rate``): reference clips, then the synthetic notes."""
-    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)]
-    return out + [("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
+PROMPT_SETS = ("all", "reference", "synthetic")
+
+
+def prompts(rate: int, limit: int | None, which: str = "all") -> list[tuple[str, str, np.ndarray]]:
+    """(set, name, 6 s audio at ``rate``): reference clips, then the synthetic notes; ``which``
+    (one of :data:`PROMPT_SETS`) keeps one set."""
+    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)] if which != "synthetic" else []
+    return out + ([("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
+                  if which != "reference" else [])
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -239,12 +244,13 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
             crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto",
-            first_seed: int = 0) -> dict:
+            first_seed: int = 0, which: str = "all") -> dict:
     """Run the yardstick for one model. Returns rows per (sampler, set), every run's scores
     (``runs``: sampler, prompts, prompt, seed and :func:`score_run`'s fields), envelopes and timing.
     ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
     (:meth:`extend.Extender.job`). Seeds ``first_seed .. first_seed + seeds - 1``; a seed's
-    noise is the same for every prompt (:func:`extend.frames.frame_generator`)."""
+    noise is the same for every prompt (:func:`extend.frames.frame_generator`). ``which``: the
+    prompt sets (:func:`prompts`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -252,13 +258,13 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
     seam = int(PROMPT_S * rate)
     cont = int(CONTINUATION_S * rate)
     real_info, runs, env, cost, per_run = {}, {}, {"real": []}, {}, []
-    for group, name, audio in prompts(rate, limit):
+    for group, name, audio in prompts(rate, limit, which):
         real = audio[seam : seam + cont]
         real_info[name] = pitch_window(real, rate, crepe_model)
         env["real"].append(envelope(audio, rate, seam))
     for sampler in samplers:
         env[sampler], seconds, made = [], 0.0, 0
-        for group, name, audio in prompts(rate, limit):
+        for group, name, audio in prompts(rate, limit, which):
             real_pitch, real_voiced = real_info[name]
             for seed in range(first_seed, first_seed + seeds):
                 out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
@@ -293,6 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--precision", default="auto", help="the engine's: auto (fp32 on a CPU), fp32 or bf16")
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
+    p.add_argument("--prompts", choices=PROMPT_SETS, default="all",
+                   help="prompt sets: the reference clips, the synthetic notes, or both (default)")
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
     p.add_argument("--section", default="continuation", help="name of the card's marked section to replace")
@@ -300,13 +309,15 @@ def main(argv: list[str] | None = None) -> None:
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
     result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,
-                         4 if args.quick else None, context=args.context, new=args.new, precision=args.precision)
+                         4 if args.quick else None, context=args.context, new=args.new, precision=args.precision,
+                         first_seed=args.first_seed, which=args.prompts)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "continuation.json", result)
     energy_plot(args.out / "energy.png", result["envelopes"])
     card = args.card or args.out.with_suffix(".md")
     body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
-            f"{result['seeds']} seed(s) per prompt; frames of {args.new:g} s new after {args.context:g} s context; "
+            f"{result['seeds']} seed(s) per prompt"
+            f"{f' from {args.first_seed}' if args.first_seed else ''}; frames of {args.new:g} s new after {args.context:g} s context; "
             f"{'' if args.precision == 'auto' else args.precision + '; '}"
             f"{secs / 60:.1f} min on {result['machine']}.\n\n"
             + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")

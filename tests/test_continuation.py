@@ -83,3 +83,11 @@ def test_context_snr_rows_for_a_mixed_level_model():
     rows = context_snr(tiny_model(config=replace(TINY, mixed_levels=True, num_steps=200)), [piano_like(6.0, 8000)] * 2)
     assert [(r["t"], r["context"]) for r in rows] == [(t, m) for t in CONTEXT_TS for m in ("same level", "clean context")]
     assert all(math.isfinite(v) for r in rows for k, v in r.items() if k.startswith("x0-SNR"))
+
+
+def test_prompt_sets_keep_one_set_or_both():
+    from benchmarks.continuation import SYNTH_NOTES, prompts
+
+    assert [g for g, _, _ in prompts(RATE, 2, "reference")] == ["reference clips"] * 2
+    assert [n for _, n, _ in prompts(RATE, 2, "synthetic")] == [n for n, _ in SYNTH_NOTES]
+    assert len(prompts(RATE, 2)) == 2 + len(SYNTH_NOTES)

@@ -1,0 +1,106 @@
+"""A positive control for the continuation yardstick: a corpus of sustained harmonic tones.
+
+On piano every model so far fades after the seam and holds no pitch. This corpus asks whether
+the engine and the recipe can continue a note at all when the next second is predictable:
+each file is a sequence of decaying harmonic tones (random pitch between 100 and 1400 Hz,
+log-uniform; 6-12 partials of random weight; per-partial decay ``d0 (1 + c k)`` per second;
+a new note every 0.6-2.5 s, the earlier ones ringing on), at the corpus's level (-20 dBFS RMS).
+The yardstick's three synthetic notes (A2, A4, E6: ``d0 = 1.2``, ``c = 1/3``, 8 partials) lie
+inside this family by design, so a model trained on it is scored in distribution.
+
+    python -m benchmarks.tones /work/tones --minutes 20
+    diffwave train /work/tones --out training/tones --init diffwave/assets/piano-default.safetensors ...
+    python -m benchmarks.continuation --model tones.safetensors --prompts synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from diffwave.io.errors import UserError, require_own_folder
+
+from .common import run_script
+
+F0_RANGE = (100.0, 1400.0)
+GAP_RANGE = (0.6, 2.5)  # s between onsets
+DECAY_RANGE = (0.5, 2.0)  # d0, 1/s, of the fundamental
+SLOPE_RANGE = (0.2, 0.5)  # c: partial k decays at d0 (1 + c k)
+PARTIALS_RANGE = (6, 12)
+TARGET_RMS, PEAK_LIMIT = 0.1, 0.95
+NYQUIST_MARGIN_HZ = 200.0
+MANIFEST = "tones.csv"
+RING_OUT = 9.0  # a partial ends where exp(-decay tau) = exp(-RING_OUT)
+
+
+def note_sequence(seconds: float, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
+    """One file: decaying harmonic tones struck one after another, each ringing on to the end.
+
+    Note n at onset s_n with pitch f_n: sum_k a_n w_k / k exp(-d_n (1 + c_n k) tau) sin(2 pi k f_n tau + phi_k),
+    tau = t - s_n >= 0 (each partial ends at exp(-9)). Returns (audio [L] float32 at -20 dBFS RMS, one dict per note)."""
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    out = np.zeros(n)
+    notes, onset = [], float(rng.uniform(0.0, 0.5))
+    while onset < seconds - 0.2:
+        f0 = float(np.exp(rng.uniform(*np.log(F0_RANGE))))
+        d0, c = float(rng.uniform(*DECAY_RANGE)), float(rng.uniform(*SLOPE_RANGE))
+        amp = float(rng.uniform(0.4, 1.0))
+        start = int(onset * rate)
+        tau = t[start:] - t[start]
+        for k in range(1, int(rng.integers(PARTIALS_RANGE[0], PARTIALS_RANGE[1] + 1)) + 1):
+            if k * f0 >= rate / 2 - NYQUIST_MARGIN_HZ:
+                break
+            weight = amp * rng.uniform(0.5, 1.5) / k
+            decay = d0 * (1 + c * k)
+            m = min(len(tau), int(RING_OUT / decay * rate))  # stop at exp(-9): below 16-bit PCM
+            out[start : start + m] += weight * np.exp(-decay * tau[:m]) * np.sin(2 * np.pi * k * f0 * tau[:m] + rng.uniform(0, 2 * np.pi))
+        notes.append({"onset_s": round(onset, 4), "f0_hz": round(f0, 3), "decay": round(d0, 4), "slope": round(c, 4)})
+        onset += float(rng.uniform(*GAP_RANGE))
+    out *= TARGET_RMS / max(np.sqrt(np.mean(out**2)), 1e-12)
+    peak = np.max(np.abs(out))
+    if peak > PEAK_LIMIT:
+        out *= PEAK_LIMIT / peak
+    return out.astype(np.float32), notes
+
+
+def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000, file_seconds: float = 60.0) -> list[Path]:
+    """Write ``ceil(minutes * 60 / file_seconds)`` FLAC files and ``tones.csv`` (one row per
+    note) into ``folder`` (new, empty, or one this function wrote). Deterministic in ``seed``."""
+    if not minutes > 0 or not file_seconds > 0:
+        raise UserError(f"minutes and file length must be positive, got {minutes} and {file_seconds}")
+    require_own_folder(folder, (folder / MANIFEST).exists(), "output folder", "files this command did not write")
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    count = int(np.ceil(minutes * 60 / file_seconds))
+    paths, rows = [], []
+    for i in range(count):
+        audio, notes = note_sequence(file_seconds, rate, rng)
+        path = folder / f"tones{i:03d}.flac"
+        sf.write(path, audio, rate, subtype="PCM_16")
+        paths.append(path)
+        rows += [{"file": path.name, **note} for note in notes]
+    with open(folder / MANIFEST, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folder", type=Path)
+    p.add_argument("--minutes", type=float, default=20.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rate", type=int, default=16000)
+    args = p.parse_args(argv)
+    paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
+    print(f"wrote {len(paths)} files ({args.minutes:g} min) and {MANIFEST} to {args.folder}")
+
+
+if __name__ == "__main__":
+    run_script(main)

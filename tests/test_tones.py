@@ -1,0 +1,55 @@
+"""The positive-control tone corpus: deterministic, at the corpus level, pitches where it says."""
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmarks.metrics import yin
+from benchmarks.tones import F0_RANGE, MANIFEST, TARGET_RMS, main, note_sequence, write_corpus
+from diffwave.io.errors import UserError
+
+RATE = 16000
+
+
+def test_note_sequence_level_and_notes_in_range():
+    audio, notes = note_sequence(20.0, RATE, np.random.default_rng(1))
+    assert audio.dtype == np.float32 and audio.shape == (20 * RATE,)
+    assert np.sqrt(np.mean(audio.astype(np.float64) ** 2)) == pytest.approx(TARGET_RMS, rel=0.02)
+    assert np.abs(audio).max() <= 0.95 + 1e-6
+    assert len(notes) >= 20 * 1 / 2.5 and all(F0_RANGE[0] <= n["f0_hz"] <= F0_RANGE[1] for n in notes)
+    assert all(b["onset_s"] - a["onset_s"] >= 0.6 - 1e-3 for a, b in zip(notes, notes[1:]))
+
+
+def test_the_manifest_pitch_is_the_pitch_heard():
+    """Just after each onset the new note dominates: YIN finds the manifest's f0 (within a
+    quarter tone) for most notes. A wrong f0 or onset in the manifest fails this."""
+    audio, notes = note_sequence(30.0, RATE, np.random.default_rng(2))
+    track, hits = yin(audio, RATE), 0  # one frame per 10 ms
+    for n in notes[:-1]:
+        f0 = np.median(track[int(n["onset_s"] * 100) + 5 : int(n["onset_s"] * 100) + 25])
+        hits += bool(abs(1200 * np.log2(f0 / n["f0_hz"])) < 50)
+    assert hits >= 0.7 * (len(notes) - 1)
+
+
+def test_write_corpus_is_deterministic_and_refuses_a_foreign_folder(tmp_path):
+    a = write_corpus(tmp_path / "a", minutes=0.5, seed=3, file_seconds=10.0)
+    b = write_corpus(tmp_path / "b", minutes=0.5, seed=3, file_seconds=10.0)
+    assert len(a) == 3
+    assert all(np.array_equal(sf.read(x)[0], sf.read(y)[0]) for x, y in zip(a, b))
+    rows = list(csv.DictReader(open(tmp_path / "a" / MANIFEST)))
+    assert {r["file"] for r in rows} == {p.name for p in a}
+    write_corpus(tmp_path / "a", minutes=0.5, seed=4, file_seconds=10.0)  # its own folder: rewritten
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("x")
+    with pytest.raises(UserError, match="not empty"):
+        write_corpus(foreign, minutes=0.5)
+    assert [p.name for p in foreign.iterdir()] == ["keep.txt"]
+
+
+def test_bad_minutes_is_one_error_line(tmp_path):
+    with pytest.raises(UserError, match="positive"):
+        main([str(tmp_path / "t"), "--minutes", "0"])
+    assert not (tmp_path / "t").exists()
