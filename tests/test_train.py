@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from diffwave.checkpoint import load_model, read_metadata
 from diffwave.cli import app
 from diffwave.io.cli_util import run_app
 from diffwave.io.errors import UserError
@@ -105,6 +106,13 @@ def test_cli_train_then_export_then_sample(wav_dir, tmp_path, capsys):
     assert run_app(app, ["export", str(run), "--out", str(model)]) == 1  # an earlier export is kept
     assert "exists" in capsys.readouterr().err and model.read_bytes() == exported
     assert run_app(app, ["export", str(run), "--out", str(model), "--force"]) == 0
+    raw = tmp_path / "raw.safetensors"  # the optimiser's weights, not the EMA, and the file says so
+    assert run_app(app, ["export", str(run), "--out", str(raw), "--raw"]) == 0
+    state = load_state(run, CPU)[0]
+    ema_file, raw_file = load_model(model), load_model(raw)
+    assert all(torch.equal(a, b) for a, b in zip(raw_file.state_dict().values(), state.model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(ema_file.state_dict().values(), state.ema.state_dict().values()))
+    assert read_metadata(raw)["weights"] == "raw" and read_metadata(model)["weights"] == "ema"
     out = tmp_path / "s.wav"
     assert run_app(app, ["sample", "--model", str(model), "--seconds", "0.1", "--steps", "5", "--out", str(out), "--device", "cpu"]) == 0
     import soundfile as sf
