@@ -8,9 +8,10 @@ a new note every 0.6-2.5 s, the earlier ones ringing on), at the corpus's level 
 The yardstick's three synthetic notes (A2, A4, E6: ``d0 = 1.2``, ``c = 1/3``, 8 partials) lie
 inside this family by design, so a model trained on it is scored in distribution.
 
-    python -m benchmarks.tones /work/tones --minutes 20
+    python -m benchmarks.tones corpus /work/tones --minutes 20
     diffwave train /work/tones --out training/tones --init diffwave/assets/piano-default.safetensors ...
     python -m benchmarks.continuation --model tones.safetensors --prompts synthetic
+    python -m benchmarks.tones figure docs/tones --models bundled,tones.safetensors
 """
 
 from __future__ import annotations
@@ -91,15 +92,62 @@ def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000,
     return paths
 
 
+def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0, precision: str = "bf16",
+            notes: tuple[float, ...] = (440.0, 110.0)) -> list[Path]:
+    """Spectrograms of what each model makes: the yardstick's synthetic notes extended by 1 s
+    with ``lambda`` (last second of prompt + the new one; ``continuations.png``) and a 2 s
+    unconditional sample (``samples.png``). A model that has learned tones draws horizontal
+    partials after the seam and in its samples; noise is vertical smear."""
+    import torch
+
+    from diffwave.sampling import generate
+    from diffwave.schedule import make_schedule
+    from extend import Extender
+
+    from . import plots
+    from .continuation import PROMPT_S, synthetic_note
+
+    cont, free = {}, {}
+    for name, model in models.items():
+        rate = model.config.sample_rate
+        for f0 in notes:
+            note = synthetic_note(f0, rate)
+            y = Extender(model).extend(note[: int(PROMPT_S * rate)], rate, 1.0, sampler="lambda", steps=steps,
+                                       seed=seed, precision=precision)
+            cont[f"{name}, {f0:g} Hz"] = y[int((PROMPT_S - 1) * rate):]
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            x = generate(model, torch.randn(1, 2 * rate, generator=g), make_schedule(model.config, steps), g)
+        free[f"{name}, sample"] = x[0].numpy() / model.config.data_scale
+    out.mkdir(parents=True, exist_ok=True)
+    return [plots.spectrogram(out / "continuations.png", cont, rate, seam_s=1.0),
+            plots.spectrogram(out / "samples.png", free, rate)]
+
+
 def main(argv: list[str] | None = None) -> None:
+    from .common import pick_model
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("folder", type=Path)
-    p.add_argument("--minutes", type=float, default=20.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--rate", type=int, default=16000)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("corpus", help="write the tone corpus")
+    c.add_argument("folder", type=Path)
+    c.add_argument("--minutes", type=float, default=20.0)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--rate", type=int, default=16000)
+    f = sub.add_parser("figure", help="spectrograms of continuations and samples per model")
+    f.add_argument("out", type=Path)
+    f.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files")
+    f.add_argument("--steps", type=int, default=50)
+    f.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
-    print(f"wrote {len(paths)} files ({args.minutes:g} min) and {MANIFEST} to {args.folder}")
+    if args.command == "corpus":
+        paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
+        print(f"wrote {len(paths)} files ({args.minutes:g} min) and {MANIFEST} to {args.folder}")
+        return
+    models = {Path(m).stem if m not in ("bundled", "tiny") else m:
+              pick_model(None if m in ("bundled", "tiny") else m, m == "tiny") for m in args.models.split(",") if m}
+    for path in figures(args.out, models, args.steps, args.seed):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

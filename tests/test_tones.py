@@ -51,5 +51,12 @@ def test_write_corpus_is_deterministic_and_refuses_a_foreign_folder(tmp_path):
 
 def test_bad_minutes_is_one_error_line(tmp_path):
     with pytest.raises(UserError, match="positive"):
-        main([str(tmp_path / "t"), "--minutes", "0"])
+        main(["corpus", str(tmp_path / "t"), "--minutes", "0"])
     assert not (tmp_path / "t").exists()
+
+
+def test_figure_smoke(tmp_path, capsys):
+    """benchmarks.tones figure draws continuations and samples for each model."""
+    main(["figure", str(tmp_path / "f"), "--models", "tiny", "--steps", "3"])
+    assert all((tmp_path / "f" / n).stat().st_size > 1000 for n in ("continuations.png", "samples.png"))
+    assert capsys.readouterr().out.count("wrote") == 2
