@@ -12,6 +12,7 @@ inside this family by design, so a model trained on it is scored in distribution
     diffwave train /work/tones --out training/tones --init diffwave/assets/piano-default.safetensors ...
     python -m benchmarks.continuation --model tones.safetensors --prompts synthetic
     python -m benchmarks.tones figure docs/tones --models bundled,tones.safetensors
+    python -m benchmarks.tones denoise --models bundled,tones.safetensors
 """
 
 from __future__ import annotations
@@ -124,8 +125,51 @@ def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0
             plots.spectrogram(out / "samples.png", free, rate)]
 
 
+DENOISE_TS = (20, 50, 100, 150)
+
+
+def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator) -> float:
+    """x0-SNR (dB) of a Wiener filter that knows each clip's own magnitude spectrum: the best a
+    fixed linear filter over the window can do, for scale. y = x0 + sqrt((1-abar)/abar) z (DDPM
+    eq. 4 divided by sqrt(abar)); per rfft bin k, G_k = |X0_k|^2 / (|X0_k|^2 + n sigma^2).
+    x0: [clips, n] float64."""
+    n, sig2 = x0.shape[1], (1 - alpha_bar) / alpha_bar
+    y = x0 + np.sqrt(sig2) * rng.standard_normal(x0.shape)
+    power = np.abs(np.fft.rfft(x0, axis=1)) ** 2
+    est = np.fft.irfft(power / (power + n * sig2) * np.fft.rfft(y, axis=1), n=n, axis=1)
+    return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
+
+
+def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0) -> list[dict]:
+    """One pass on 1 s of noised audio, x0-SNR dB at :data:`DENOISE_TS` per model (the model
+    card's measure), and the oracle Wiener filter, on: the synthetic notes (4.5-5.5 s), four
+    fresh tone files (seeds 99-102, not in a seed-0 corpus) and the piano reference clips."""
+    from diffwave.schedule import training_schedule
+
+    from .common import clips
+    from .continuation import SYNTH_NOTES, synthetic_note
+    from .model_card import denoising_rows
+
+    sets = {"synthetic notes (4.5-5.5 s)": [synthetic_note(f0, rate)[int(4.5 * rate):] for _, f0 in SYNTH_NOTES],
+            "fresh tones": [note_sequence(8.0, rate, np.random.default_rng(99 + i))[0] for i in range(4)],
+            "piano reference clips": [x for _, x in clips(None, rate)]}
+    rows = []
+    for name, audio in sets.items():
+        row = {"audio": name}
+        for label, model in models.items():
+            snr = {r["t"]: r["model x0-SNR dB"] for r in denoising_rows(model, audio, seed=seed)}
+            row[label] = " / ".join(f"{snr[t]:.1f}" for t in DENOISE_TS if t in snr)
+        config = next(iter(models.values())).config
+        schedule, g = training_schedule(config), np.random.default_rng(seed)
+        x0 = np.stack([a[:rate] for a in audio]).astype(np.float64) * config.data_scale
+        row["oracle Wiener"] = " / ".join(f"{oracle_wiener_snr(x0, float(schedule.alpha_bars[t]), g):.1f}"
+                                          for t in DENOISE_TS if t < len(schedule))
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
-    from .common import pick_model
+    from .common import pick_model, table
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -139,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files")
     f.add_argument("--steps", type=int, default=50)
     f.add_argument("--seed", type=int, default=0)
+    d = sub.add_parser("denoise", help="x0-SNR per model at t = 20/50/100/150 on tones and piano, with an oracle")
+    d.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files")
     args = p.parse_args(argv)
     if args.command == "corpus":
         paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
@@ -146,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     models = {Path(m).stem if m not in ("bundled", "tiny") else m:
               pick_model(None if m in ("bundled", "tiny") else m, m == "tiny") for m in args.models.split(",") if m}
+    if args.command == "denoise":
+        rows = denoise_table(models)
+        print(table(rows, list(rows[0])))
+        return
     for path in figures(args.out, models, args.steps, args.seed):
         print(f"wrote {path}")
 
