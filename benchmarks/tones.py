@@ -110,10 +110,10 @@ def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0
 
     cont, free = {}, {}
     for name, model in models.items():
-        rate = model.config.sample_rate
+        rate, extender = model.config.sample_rate, Extender(model)
         for f0 in notes:
             note = synthetic_note(f0, rate)
-            y = Extender(model).extend(note[: int(PROMPT_S * rate)], rate, 1.0, sampler="lambda", steps=steps,
+            y = extender.extend(note[: int(PROMPT_S * rate)], rate, 1.0, sampler="lambda", steps=steps,
                                        seed=seed, precision=precision)
             cont[f"{name}, {f0:g} Hz"] = y[int((PROMPT_S - 1) * rate):]
         g = torch.Generator().manual_seed(seed)
@@ -143,7 +143,8 @@ def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator
 def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0) -> list[dict]:
     """One pass on 1 s of noised audio, x0-SNR dB at :data:`DENOISE_TS` per model (the model
     card's measure), and the oracle Wiener filter, on: the synthetic notes (4.5-5.5 s), four
-    fresh tone files (seeds 99-102, not in a seed-0 corpus) and the piano reference clips."""
+    fresh tone files (seeds 99-102, not in a seed-0 corpus) and the piano reference clips. The
+    oracle uses the first model's schedule and data scale."""
     from diffwave.schedule import training_schedule
 
     from .common import clips

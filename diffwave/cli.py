@@ -164,12 +164,12 @@ class _StopCondition:
 @app.command("export")
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="Run folder written by 'diffwave train'."),
-    out: Path = typer.Option(..., "--out", help="Output .safetensors file (EMA weights + config)."),
+    out: Path = typer.Option(..., "--out", help="Output .safetensors file (weights + config)."),
     force: bool = typer.Option(False, help="Overwrite an existing output file."),
     raw: bool = typer.Option(False, "--raw", help="The optimiser's current weights instead of the EMA (for runs "
                              "too short for the EMA to forget its start: 0.999^N of it remains after N steps)."),
 ) -> None:
-    """Write a run's EMA weights as an inference model."""
+    """Write a run's EMA weights (or, with --raw, its current weights) as an inference model."""
     from .training.state import export
 
     check_output(out, force)

@@ -95,9 +95,9 @@ def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
     return start
 
 
-def ema_model(run_dir: str | Path, weights: str = "ema") -> tuple[DiffWave, dict[str, str]]:
-    """The EMA weights of a run (``weights="raw"``: the optimiser's current weights) as an
-    inference model (eval mode), and the state's metadata."""
+def run_model(run_dir: str | Path, weights: str = "ema") -> tuple[DiffWave, dict[str, str]]:
+    """A run's ``weights`` ("ema", or "raw": the optimiser's current weights) as an inference
+    model (eval mode), and the state's metadata."""
     if weights not in ("ema", "raw"):
         raise UserError(f"weights must be ema or raw, got {weights!r}")
     tensors, meta = read_state(Path(run_dir))
@@ -106,13 +106,18 @@ def ema_model(run_dir: str | Path, weights: str = "ema") -> tuple[DiffWave, dict
     return model.eval(), meta
 
 
+def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
+    """The EMA weights of a run as an inference model (eval mode), and the state's metadata."""
+    return run_model(run_dir, "ema")
+
+
 def export(run_dir: str | Path, out: str | Path, replace: bool = False, weights: str = "ema") -> DiffWave:
     """Write the EMA (or ``weights="raw"``) weights of a run as an inference model
     (safetensors); never onto the run's own files. The file records which in ``weights``."""
     run_dir, out = Path(run_dir), Path(out)
     if out.name in RUN_FILES and out.resolve().parent == run_dir.resolve():
         raise UserError(f"refusing to export onto the run's own {out.name}: choose another --out")
-    model, meta = ema_model(run_dir, weights)
+    model, meta = run_model(run_dir, weights)
     save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"], "weights": weights},
                replace=replace)
     return model
