@@ -54,6 +54,28 @@ def pick_model(path: str | None, tiny: bool) -> DiffWave:
     return load_model(path or default_model_path()).eval()
 
 
+def pick_models(spec: str) -> dict[str, DiffWave]:
+    """Models by label from a comma-separated list such as ``bundled,run=a.safetensors,b.safetensors``.
+
+    Each item is ``bundled``, ``tiny`` (see :func:`pick_model`) or a model file, optionally
+    prefixed ``LABEL=``; the label defaults to the keyword or the file's stem. All are loaded
+    up front, so a bad path fails before any long measurement starts.
+    """
+    models: dict[str, DiffWave] = {}
+    for item in (i.strip() for i in spec.split(",")):
+        if not item:
+            continue
+        label, _, path = item.rpartition("=")
+        keyword = path in ("bundled", "tiny")
+        label = label or (path if keyword else Path(path).stem)
+        if label in models:
+            raise UserError(f"--models: the label {label!r} is given twice; name them LABEL=PATH")
+        models[label] = pick_model(None if keyword else path, path == "tiny")
+    if not models:
+        raise UserError("--models: no model given (use bundled, tiny or model files)")
+    return models
+
+
 def clips(folder: str | Path | None, rate: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
     paths = sorted(Path(folder or CLIPS).glob("*.flac"))[: limit or None]
     return [(p.stem, load_mono(p, rate)) for p in paths]

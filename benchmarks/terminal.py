@@ -35,7 +35,7 @@ import torch
 from diffwave.sampling import Denoiser, forward_noise, generate, predict_eps, step_from_eps, x0_estimate
 from diffwave.schedule import Schedule, make_schedule, training_schedule
 
-from .common import clips, machine, pick_model, replace_section, run_script, table, write_json
+from .common import clips, machine, pick_models, replace_section, run_script, table, write_json
 
 SLOPE_LEVELS = (100, 150, 180)  # fractions of T = 200; scaled for other T
 RESTART_LEVELS = (50, 100, 150, 199)  # the same, for the restart measure
@@ -159,9 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     rows, runs, restarts = [], {}, {}
-    for item in ([] if args.tiny else [m for m in args.models.split(",") if m]) or ["tiny"]:
-        name, _, path = item.rpartition("=") if "=" in item else (item, "", item)
-        model = pick_model(None if path in ("bundled", "tiny") else path, args.tiny)
+    for name, model in pick_models("tiny" if args.tiny else args.models).items():
         rate = model.config.sample_rate
         x0 = torch.from_numpy(np.stack([a[:rate] for _, a in clips(None, rate, args.clips)])).float()
         x0 = x0 * model.config.data_scale

@@ -170,7 +170,7 @@ def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0) -
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .common import pick_model, table
+    from .common import pick_models, table
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -181,18 +181,17 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--rate", type=int, default=16000)
     f = sub.add_parser("figure", help="spectrograms of continuations and samples per model")
     f.add_argument("out", type=Path)
-    f.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files")
+    f.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files, each optionally LABEL=PATH")
     f.add_argument("--steps", type=int, default=50)
     f.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("denoise", help="x0-SNR per model at t = 20/50/100/150 on tones and piano, with an oracle")
-    d.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files")
+    d.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files, each optionally LABEL=PATH")
     args = p.parse_args(argv)
     if args.command == "corpus":
         paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
         print(f"wrote {len(paths)} files ({args.minutes:g} min) and {MANIFEST} to {args.folder}")
         return
-    models = {Path(m).stem if m not in ("bundled", "tiny") else m:
-              pick_model(None if m in ("bundled", "tiny") else m, m == "tiny") for m in args.models.split(",") if m}
+    models = pick_models(args.models)
     if args.command == "denoise":
         rows = denoise_table(models)
         print(table(rows, list(rows[0])))
