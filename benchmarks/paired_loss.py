@@ -13,6 +13,7 @@ draws a new batch.
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 from scipy.stats import wilcoxon
@@ -47,7 +48,7 @@ def compare_logs(runs: dict[str, Path], start: int, window: int) -> dict:
         shared = sorted(set(by_step[base]) & set(by_step[name]))
         d = [math.log(by_step[name][s] / by_step[base][s]) for s in shared]
         p = float(wilcoxon(d).pvalue) if len(d) >= 10 and any(d) else float("nan")
-        median = math.exp(sorted(d)[len(d) // 2]) if d else float("nan")
+        median = math.exp(statistics.median(d)) if d else float("nan")  # mean of the middle two when even
         paired.append({"run": f"{name} / {base}", "shared rows": len(d), "median ratio": median, "p (Wilcoxon)": p})
     speed = {}
     for name, rows in logs.items():

@@ -109,6 +109,22 @@ def test_paired_loss_ratio_and_test(tmp_path):
     assert abs(result["steps/s"]["worse"] * 1.1 - result["steps/s"]["base"]) < 1e-9
 
 
+def test_paired_loss_median_of_an_even_count_is_the_middle_pair(tmp_path):
+    """Four shared rows with log-ratios 0, 0, log 2, log 2: the median ratio is exp(log 2 / 2), not 2."""
+    import math
+
+    from benchmarks.paired_loss import compare_logs
+    from diffwave.training.runlog import write_rows
+
+    for name, factors in (("base", [1, 1, 1, 1]), ("b", [1, 2, 1, 2])):
+        rows = [{"step": 10 * (i + 1), "loss": 0.2 * f, "steps_per_s": 1.0, "elapsed_s": 10.0 * (i + 1)}
+                for i, f in enumerate(factors)]
+        (tmp_path / name).mkdir()
+        write_rows(tmp_path / name / "log.csv", rows)
+    (paired,) = compare_logs({"base": tmp_path / "base", "b": tmp_path / "b"}, start=0, window=20)["paired"]
+    assert paired["shared rows"] == 4 and abs(paired["median ratio"] - math.sqrt(2)) < 1e-9
+
+
 def test_growth_benchmark_end_to_end(wav_dir, tmp_path, capsys):
     """Two arms from one parent, the same batches: the card holds the loss windows, the paired test and the
     scores of the parent and both arms; a malformed --runs is one line."""
