@@ -20,13 +20,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from .checkpoint import load_model
 from .config import ModelConfig
 from .io.audio import write_audio
-from .io.cli_util import run_app
+from .io.cli_util import run_app, warn
 from .io.errors import UserError
 from .io.numbers import duration_ok
 from .io.outputs import check_audio_output, check_output
 from .pretrained import default_model_path
 from .runtime.allocator import retain_freed_memory
 from .runtime.devices import resolve_device
+from .runtime.precision import emulated_bf16_warning
 from .sampling import generate
 from .schedule import make_schedule
 
@@ -117,7 +118,13 @@ def _train_rank(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, d
                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("train", total=max_steps, info="loading data")
 
+        slow = emulated_bf16_warning(precision, dev)
+
         def on_step(step: int, loss_value: float, rate: float) -> None:
+            nonlocal slow
+            if slow:  # at the first step, once the data and any resume have been checked
+                warn(slow)
+                slow = None
             bar.update(task, completed=step, info=f"loss {loss_value:.4f}  {rate:.2f} steps/s")
             if not console.is_terminal and step % 50 == 0:  # logs and pipes get plain lines
                 print(f"step {step}/{max_steps} loss {loss_value:.4f} {rate:.2f} steps/s", flush=True)

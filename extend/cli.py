@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from diffwave.io.cli_util import run_app, warn
 from diffwave.io.errors import UserError
 from diffwave.runtime.allocator import retain_freed_memory
+from diffwave.runtime.devices import resolve_device
+from diffwave.runtime.precision import emulated_bf16_warning
 
 from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_PRECISION, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS
 from .files import extend_file
@@ -62,6 +64,9 @@ def extend(
 
     def on_frame(index: int, count: int | None, chunk) -> None:
         if index == 0:
+            slow = emulated_bf16_warning(precision, resolve_device(device))
+            if slow:
+                warn(slow)
             bar.start()  # only once every check has passed: a refused request prints one line
         bar.update(task, completed=index + 1, total=count)
         if not console.is_terminal:

@@ -37,6 +37,23 @@ class Autocast(torch.nn.Module):
             return self.model(x, t).float()
 
 
+def emulated_bf16_warning(precision: str, device: torch.device) -> str | None:
+    """One line when ``precision`` asks for bf16 on an x86 CPU without bf16 arithmetic, else None.
+
+    Without AVX512-BF16 or AMX, oneDNN emulates bf16 and autocast is many times slower than
+    fp32: one bundled-model pass over 2 s took 9.2 s in bf16 against 0.68 s in fp32 on a
+    2-core AVX2 EPYC. Other architectures report other flags, so they get no warning.
+    """
+    if device.type != "cpu" or not use_bf16(precision, device):
+        return None
+    capabilities = getattr(torch.cpu, "get_capabilities", None)  # torch >= 2.6
+    caps = capabilities() if capabilities is not None else {}
+    if caps.get("architecture") != "x86_64" or caps.get("avx512_bf16") or caps.get("amx_bf16"):
+        return None
+    return ("bf16 is emulated on this CPU (no AVX512-BF16 or AMX) and runs many times slower than fp32; "
+            "leave out --precision bf16")
+
+
 def for_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
     """``model`` itself for fp32, or wrapped in :class:`Autocast` for bf16."""
     device = next(model.parameters()).device
