@@ -102,7 +102,13 @@ def timed(fn, *args, **kwargs):
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    """Where a figure was measured: architecture, CPU, its bf16 arithmetic, threads, torch."""
+    from diffwave.runtime.precision import cpu_bf16
+
+    capabilities = getattr(torch.cpu, "get_capabilities", None)
+    name = capabilities().get("cpu_name", "") if capabilities is not None else ""
+    cpu = ", ".join(x for x in (name, f"bf16 {cpu_bf16()}") if x)
+    return f"{platform.machine()} ({cpu}), {torch.get_num_threads()} torch threads, torch {torch.__version__}"
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

@@ -65,3 +65,10 @@ def test_train_cli_warns_at_the_first_step(avx2_cpu, wav_dir, tmp_path, capsys):
                          "--save-every", "2", "--precision", "bf16"])
     err = capsys.readouterr().err
     assert code == 0 and err.count("warning: bf16 is emulated") == 1
+
+
+def test_cpu_bf16_and_the_benchmarks_machine_line(avx2_cpu):
+    from benchmarks.common import machine
+    from diffwave.runtime.precision import cpu_bf16
+
+    assert cpu_bf16() == "emulated" and "bf16 emulated" in machine()
