@@ -9,7 +9,6 @@ to a plain dict, and anything else that would need code to unpickle is refused.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from collections import OrderedDict
@@ -210,11 +209,3 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """Metadata of one of our safetensors model files (config JSON and training notes)."""
     return _read_header(Path(path))[1]
 
-
-def model_summary(model: DiffWave) -> str:
-    c = model.config
-    params = sum(p.numel() for p in model.parameters())
-    return json.dumps(
-        {"channels": c.residual_channels, "layers": c.residual_layers, "sample_rate": c.sample_rate,
-         "T": c.num_steps, "parameters": params, "receptive_field": model.receptive_field}
-    )
