@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     base = next(iter(runs))
     yard = f"; yardstick: lambda, 50 steps, 1 seed, {args.yardstick} reference clips + 3 synthetic notes" \
         if args.yardstick else ""
-    body = (f"Parent: `{args.parent}`; {loss['compared steps']} steps compared in windows of {args.window}; arms "
-            f"trained side by side, one thread each; scored in {secs / 60:.1f} min on {machine()}{yard}.\n\n"
+    body = (f"Parent: `{args.parent}`; {loss['compared steps']} steps compared in windows of {args.window}; "
+            f"train steps/s is each run's own log (its machine and threads may differ from the others'); scored in {secs / 60:.1f} min on {machine()}{yard}.\n\n"
             + table(loss["windows"], list(loss["windows"][0])) + "\n"
             + table(loss["paired"], list(loss["paired"][0])) + "\n"
             + table(scores, list(scores[0])) + "\n"
