@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,36 +31,58 @@ from .common import run_script
 
 F0_RANGE = (100.0, 1400.0)
 GAP_RANGE = (0.6, 2.5)  # s between onsets
-DECAY_RANGE = (0.5, 2.0)  # d0, 1/s, of the fundamental
-SLOPE_RANGE = (0.2, 0.5)  # c: partial k decays at d0 (1 + c k)
-PARTIALS_RANGE = (6, 12)
 TARGET_RMS, PEAK_LIMIT = 0.1, 0.95
 NYQUIST_MARGIN_HZ = 200.0
 MANIFEST = "tones.csv"
 RING_OUT = 9.0  # a partial ends where exp(-decay tau) = exp(-RING_OUT)
 
 
-def note_sequence(seconds: float, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
-    """One file: decaying harmonic tones struck one after another, each ringing on to the end.
+@dataclass(frozen=True)
+class Family:
+    """How the notes of a corpus are drawn. Ranges are (low, high), drawn uniformly.
+
+    ``ring_on``: earlier notes sound on under a new one (a piano with the pedal down);
+    otherwise each note stops where the next begins."""
+
+    decay: tuple[float, float] = (0.5, 2.0)  # d0, 1/s, of the fundamental
+    slope: tuple[float, float] = (0.2, 0.5)  # c: partial k decays at d0 (1 + c k)
+    partials: tuple[int, int] = (6, 12)
+    ring_on: bool = True
+
+
+FAMILIES = {
+    "harmonic": Family(),
+    # The simplest narrowband audio: one steady sinusoid at a time, each until the next onset.
+    "sines": Family(decay=(0.0, 0.0), slope=(0.0, 0.0), partials=(1, 1), ring_on=False),
+}
+
+
+def note_sequence(seconds: float, rate: int, rng: np.random.Generator,
+                  family: Family = FAMILIES["harmonic"]) -> tuple[np.ndarray, list[dict]]:
+    """One file: tones struck one after another.
 
     Note n at onset s_n with pitch f_n: sum_k a_n w_k / k exp(-d_n (1 + c_n k) tau) sin(2 pi k f_n tau + phi_k),
-    tau = t - s_n >= 0 (each partial ends at exp(-9)). Returns (audio [L] float32 at -20 dBFS RMS, one dict per note)."""
+    tau = t - s_n >= 0; each partial ends at exp(-9), or at the next onset unless ``family.ring_on``.
+    Returns (audio [L] float32 at -20 dBFS RMS, one dict per note)."""
     n = int(seconds * rate)
     t = np.arange(n) / rate
     out = np.zeros(n)
     notes, onset = [], float(rng.uniform(0.0, 0.5))
     while onset < seconds - 0.2:
         f0 = float(np.exp(rng.uniform(*np.log(F0_RANGE))))
-        d0, c = float(rng.uniform(*DECAY_RANGE)), float(rng.uniform(*SLOPE_RANGE))
+        d0, c = float(rng.uniform(*family.decay)), float(rng.uniform(*family.slope))
         amp = float(rng.uniform(0.4, 1.0))
         start = int(onset * rate)
         tau = t[start:] - t[start]
-        for k in range(1, int(rng.integers(PARTIALS_RANGE[0], PARTIALS_RANGE[1] + 1)) + 1):
+        if not family.ring_on:
+            out[start:] = 0.0
+        for k in range(1, int(rng.integers(family.partials[0], family.partials[1] + 1)) + 1):
             if k * f0 >= rate / 2 - NYQUIST_MARGIN_HZ:
                 break
             weight = amp * rng.uniform(0.5, 1.5) / k
             decay = d0 * (1 + c * k)
-            m = min(len(tau), int(RING_OUT / decay * rate))  # stop at exp(-9): below 16-bit PCM
+            # stop at exp(-9): below 16-bit PCM
+            m = min(len(tau), int(RING_OUT / decay * rate)) if decay > 0 else len(tau)
             out[start : start + m] += weight * np.exp(-decay * tau[:m]) * np.sin(2 * np.pi * k * f0 * tau[:m] + rng.uniform(0, 2 * np.pi))
         notes.append({"onset_s": round(onset, 4), "f0_hz": round(f0, 3), "decay": round(d0, 4), "slope": round(c, 4)})
         onset += float(rng.uniform(*GAP_RANGE))
@@ -70,18 +93,22 @@ def note_sequence(seconds: float, rate: int, rng: np.random.Generator) -> tuple[
     return out.astype(np.float32), notes
 
 
-def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000, file_seconds: float = 60.0) -> list[Path]:
-    """Write ``ceil(minutes * 60 / file_seconds)`` FLAC files and ``tones.csv`` (one row per
-    note) into ``folder`` (new, empty, or one this function wrote). Deterministic in ``seed``."""
+def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000, file_seconds: float = 60.0,
+                 family: str = "harmonic") -> list[Path]:
+    """Write ``ceil(minutes * 60 / file_seconds)`` FLAC files of :data:`FAMILIES` ``[family]`` and
+    ``tones.csv`` (one row per note) into ``folder`` (new, empty, or one this function wrote).
+    Deterministic in ``seed``."""
     if not minutes > 0 or not file_seconds > 0:
         raise UserError(f"minutes and file length must be positive, got {minutes} and {file_seconds}")
+    if family not in FAMILIES:
+        raise UserError(f"unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
     require_own_folder(folder, (folder / MANIFEST).exists(), "output folder", "files this command did not write")
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     count = int(np.ceil(minutes * 60 / file_seconds))
     paths, rows = [], []
     for i in range(count):
-        audio, notes = note_sequence(file_seconds, rate, rng)
+        audio, notes = note_sequence(file_seconds, rate, rng, FAMILIES[family])
         path = folder / f"tones{i:03d}.flac"
         sf.write(path, audio, rate, subtype="PCM_16")
         paths.append(path)
@@ -93,12 +120,30 @@ def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000,
     return paths
 
 
+def family_prompt(f0: float, rate: int, family: str = "harmonic") -> np.ndarray:
+    """6 s whose note of pitch ``f0`` sounds across the 5 s seam, after a note a fourth below.
+
+    ``harmonic``: the yardstick's decaying synthetic note; ``sines``: steady sinusoids, the
+    lower from 0 s, ``f0`` from 3.5 s; RMS 0.1 like the corpus. [L] float32"""
+    from .continuation import CONTINUATION_S, PROMPT_S, synthetic_note
+
+    if family == "harmonic":
+        return synthetic_note(f0, rate)
+    if family != "sines":
+        raise UserError(f"unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
+    t = np.arange(int((PROMPT_S + CONTINUATION_S) * rate)) / rate
+    onset = 3.5
+    x = np.where(t < onset, np.sin(2 * np.pi * f0 * 2 ** (-5 / 12) * t), np.sin(2 * np.pi * f0 * (t - onset)))
+    return (TARGET_RMS * np.sqrt(2) * x).astype(np.float32)
+
+
 def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0, precision: str = "bf16",
-            notes: tuple[float, ...] = (440.0, 110.0)) -> list[Path]:
+            notes: tuple[float, ...] = (440.0, 110.0), family: str = "harmonic") -> list[Path]:
     """Spectrograms of what each model makes: the yardstick's synthetic notes extended by 1 s
     with ``lambda`` (last second of prompt + the new one; ``continuations.png``) and a 2 s
     unconditional sample (``samples.png``). A model that has learned tones draws horizontal
-    partials after the seam and in its samples; noise is vertical smear."""
+    partials after the seam and in its samples; noise is vertical smear. ``family`` picks the
+    prompts (:func:`family_prompt`)."""
     import torch
 
     from diffwave.sampling import generate
@@ -106,13 +151,13 @@ def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0
     from extend import Extender
 
     from . import plots
-    from .continuation import PROMPT_S, synthetic_note
+    from .continuation import PROMPT_S
 
     cont, free = {}, {}
     for name, model in models.items():
         rate, extender = model.config.sample_rate, Extender(model)
         for f0 in notes:
-            note = synthetic_note(f0, rate)
+            note = family_prompt(f0, rate, family)
             y = extender.extend(note[: int(PROMPT_S * rate)], rate, 1.0, sampler="lambda", steps=steps,
                                        seed=seed, precision=precision)
             cont[f"{name}, {f0:g} Hz"] = y[int((PROMPT_S - 1) * rate):]
@@ -140,11 +185,11 @@ def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator
     return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
 
 
-def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0) -> list[dict]:
+def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0, family: str = "harmonic") -> list[dict]:
     """One pass on 1 s of noised audio, x0-SNR dB at :data:`DENOISE_TS` per model (the model
     card's measure), and the oracle Wiener filter, on: the synthetic notes (4.5-5.5 s), four
-    fresh tone files (seeds 99-102, not in a seed-0 corpus) and the piano reference clips. The
-    oracle uses the first model's schedule and data scale."""
+    fresh tone files of ``family`` (seeds 99-102, not in a seed-0 corpus) and the piano
+    reference clips. The oracle uses the first model's schedule and data scale."""
     from diffwave.schedule import training_schedule
 
     from .common import clips
@@ -152,7 +197,8 @@ def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0) -
     from .model_card import denoising_rows
 
     sets = {"synthetic notes (4.5-5.5 s)": [synthetic_note(f0, rate)[int(4.5 * rate):] for _, f0 in SYNTH_NOTES],
-            "fresh tones": [note_sequence(8.0, rate, np.random.default_rng(99 + i))[0] for i in range(4)],
+            f"fresh tones{'' if family == 'harmonic' else f' ({family})'}":
+                [note_sequence(8.0, rate, np.random.default_rng(99 + i), FAMILIES[family])[0] for i in range(4)],
             "piano reference clips": [x for _, x in clips(None, rate)]}
     rows = []
     for name, audio in sets.items():
@@ -179,24 +225,30 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--minutes", type=float, default=20.0)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--rate", type=int, default=16000)
+    c.add_argument("--family", default="harmonic", help=f"which notes: {', '.join(FAMILIES)}")
     f = sub.add_parser("figure", help="spectrograms of continuations and samples per model")
     f.add_argument("out", type=Path)
     f.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files, each optionally LABEL=PATH")
     f.add_argument("--steps", type=int, default=50)
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--family", default="harmonic", help=f"prompts from: {', '.join(FAMILIES)}")
+    f.add_argument("--precision", default="bf16", help="auto, fp32 or bf16 (emulated, so slow, on CPUs without bf16 units)")
     d = sub.add_parser("denoise", help="x0-SNR per model at t = 20/50/100/150 on tones and piano, with an oracle")
     d.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files, each optionally LABEL=PATH")
+    d.add_argument("--family", default="harmonic", help=f"fresh tones from: {', '.join(FAMILIES)}")
     args = p.parse_args(argv)
+    if args.family not in FAMILIES:
+        raise UserError(f"--family: unknown tone family {args.family!r}; choose from {', '.join(FAMILIES)}")
     if args.command == "corpus":
-        paths = write_corpus(args.folder, args.minutes, args.seed, args.rate)
-        print(f"wrote {len(paths)} files ({args.minutes:g} min) and {MANIFEST} to {args.folder}")
+        paths = write_corpus(args.folder, args.minutes, args.seed, args.rate, family=args.family)
+        print(f"wrote {len(paths)} files ({args.minutes:g} min, {args.family}) and {MANIFEST} to {args.folder}")
         return
     models = pick_models(args.models)
     if args.command == "denoise":
-        rows = denoise_table(models)
+        rows = denoise_table(models, family=args.family)
         print(table(rows, list(rows[0])))
         return
-    for path in figures(args.out, models, args.steps, args.seed):
+    for path in figures(args.out, models, args.steps, args.seed, args.precision, family=args.family):
         print(f"wrote {path}")
 
 

@@ -84,3 +84,39 @@ def test_denoise_smoke(capsys):
     main(["denoise", "--models", "tiny"])
     out = capsys.readouterr().out
     assert "oracle Wiener" in out and "fresh tones" in out and "piano reference clips" in out
+
+
+def test_sines_family_is_one_steady_sinusoid_at_a_time():
+    """`sines`: one partial, no decay, each note cut at the next onset. Mid-note YIN reads the
+    manifest's f0, the level within a note is flat, and the corpus level holds."""
+    from benchmarks.tones import FAMILIES
+
+    audio, notes = note_sequence(20.0, RATE, np.random.default_rng(5), FAMILIES["sines"])
+    assert np.sqrt(np.mean(audio.astype(np.float64) ** 2)) == pytest.approx(TARGET_RMS, rel=0.02)
+    track = yin(audio, RATE)
+    for a, b in zip(notes, notes[1:]):
+        mid = slice(int(a["onset_s"] * 100) + 10, int(b["onset_s"] * 100) - 10)
+        assert np.all(np.abs(1200 * np.log2(track[mid] / a["f0_hz"])) < 25)  # no earlier note rings on
+        lo, hi = int(a["onset_s"] * RATE) + 800, int(b["onset_s"] * RATE) - 800
+        halves = np.array_split(audio[lo:hi].astype(np.float64), 2)
+        assert np.sqrt(np.mean(halves[1] ** 2)) == pytest.approx(np.sqrt(np.mean(halves[0] ** 2)), rel=0.05)
+
+
+def test_an_unknown_family_is_one_error_line(tmp_path):
+    with pytest.raises(UserError, match="unknown tone family 'saw'"):
+        main(["corpus", str(tmp_path / "t"), "--family", "saw"])
+    with pytest.raises(UserError, match="unknown tone family"):
+        main(["denoise", "--models", "tiny", "--family", "saw"])
+    assert not (tmp_path / "t").exists()
+
+
+def test_family_prompt_sines_holds_its_pitch_across_the_seam():
+    from benchmarks.continuation import PROMPT_S
+    from benchmarks.tones import family_prompt
+
+    x = family_prompt(440.0, RATE, "sines")
+    assert x.shape == (6 * RATE,)
+    after = yin(x[int(PROMPT_S * RATE):], RATE)[5:-5]
+    before = yin(x[: int(3.4 * RATE)], RATE)[5:-5]
+    assert np.all(np.abs(1200 * np.log2(after / 440.0)) < 10)
+    assert np.all(np.abs(1200 * np.log2(before / (440.0 * 2 ** (-5 / 12)))) < 10)
