@@ -59,6 +59,14 @@ def synthetic_note(f0: float, rate: int, seconds: float = PROMPT_S + CONTINUATIO
     return (0.12 * out / level).astype(np.float32)
 
 
+def steady_sine(f0: float, rate: int, seconds: float = PROMPT_S + CONTINUATION_S, onset: float = 3.5) -> np.ndarray:
+    """A pure sinusoid of pitch ``f0`` from ``onset`` s on, steady across the seam, after one a
+    fourth below: the simplest narrowband prompt (the tone corpus's ``sines`` family). RMS 0.1. [L] float32"""
+    t = np.arange(int(seconds * rate)) / rate
+    x = np.where(t < onset, np.sin(2 * np.pi * f0 * 2 ** (-5 / 12) * t), np.sin(2 * np.pi * f0 * (t - onset)))
+    return (0.1 * np.sqrt(2) * x).astype(np.float32)
+
+
 def window_rms(x: np.ndarray, rate: int, start: float, end: float) -> float:
     seg = x[int(round(start * rate)) : int(round(end * rate))]
     return float(np.sqrt(np.mean(np.square(seg, dtype=np.float64)))) if len(seg) else float("nan")
@@ -121,15 +129,19 @@ def score_run(generated: np.ndarray, real: np.ndarray, real_pitch: PitchWindow, 
             "centroid ratio": float(c_gen / c_real) if c_real > 0 else float("nan")}
 
 
-PROMPT_SETS = ("all", "reference", "synthetic")
+PROMPT_SETS = ("all", "reference", "synthetic", "sines")
 
 
 def prompts(rate: int, limit: int | None, which: str = "all") -> list[tuple[str, str, np.ndarray]]:
-    """(set, name, 6 s audio at ``rate``): reference clips, then the synthetic notes; ``which``
-    (one of :data:`PROMPT_SETS`) keeps one set."""
-    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)] if which != "synthetic" else []
-    return out + ([("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
-                  if which != "reference" else [])
+    """(set, name, 6 s audio at ``rate``): ``all`` is the reference clips, then the synthetic
+    notes; ``reference`` and ``synthetic`` keep one of them; ``sines`` is :func:`steady_sine` at
+    the synthetic notes' pitches (a positive control, not part of ``all``)."""
+    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)] if which in ("all", "reference") else []
+    if which in ("all", "synthetic"):
+        out += [("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
+    if which == "sines":
+        out += [("steady sines", name.replace("synth", "sine"), steady_sine(f0, rate)) for name, f0 in SYNTH_NOTES]
+    return out
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -300,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--precision", default="auto", help="the engine's: auto (fp32 on a CPU), fp32 or bf16")
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--prompts", choices=PROMPT_SETS, default="all",
-                   help="prompt sets: the reference clips, the synthetic notes, or both (default)")
+                   help="prompt sets: the reference clips, the synthetic notes, both (default), or steady sines")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")

@@ -124,17 +124,12 @@ def family_prompt(f0: float, rate: int, family: str = "harmonic") -> np.ndarray:
     """6 s whose note of pitch ``f0`` sounds across the 5 s seam, after a note a fourth below.
 
     ``harmonic``: the yardstick's decaying synthetic note; ``sines``: steady sinusoids, the
-    lower from 0 s, ``f0`` from 3.5 s; RMS 0.1 like the corpus. [L] float32"""
-    from .continuation import CONTINUATION_S, PROMPT_S, synthetic_note
+    lower from 0 s, ``f0`` from 3.5 s, RMS 0.1 like the corpus. [L] float32"""
+    from .continuation import steady_sine, synthetic_note
 
-    if family == "harmonic":
-        return synthetic_note(f0, rate)
-    if family != "sines":
+    if family not in FAMILIES:
         raise UserError(f"unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
-    t = np.arange(int((PROMPT_S + CONTINUATION_S) * rate)) / rate
-    onset = 3.5
-    x = np.where(t < onset, np.sin(2 * np.pi * f0 * 2 ** (-5 / 12) * t), np.sin(2 * np.pi * f0 * (t - onset)))
-    return (TARGET_RMS * np.sqrt(2) * x).astype(np.float32)
+    return synthetic_note(f0, rate) if family == "harmonic" else steady_sine(f0, rate)
 
 
 def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0, precision: str = "bf16",

@@ -91,3 +91,24 @@ def test_prompt_sets_keep_one_set_or_both():
     assert [g for g, _, _ in prompts(RATE, 2, "reference")] == ["reference clips"] * 2
     assert [n for _, n, _ in prompts(RATE, 2, "synthetic")] == [n for n, _ in SYNTH_NOTES]
     assert len(prompts(RATE, 2)) == 2 + len(SYNTH_NOTES)
+
+
+def test_steady_sines_are_their_own_set_and_score_as_held():
+    """`sines` is not part of `all`; each steady sine is voiced at its pitch across the seam,
+    and a sine a fifth away fails pitch hold."""
+    from benchmarks.continuation import SYNTH_NOTES, prompts, steady_sine
+
+    sines = prompts(RATE, 2, "sines")
+    assert [g for g, _, _ in sines] == ["steady sines"] * len(SYNTH_NOTES)
+    assert all(g != "steady sines" for g, _, _ in prompts(RATE, 2))
+    for (_, _, audio), (_, f0) in zip(sines, SYNTH_NOTES):
+        real = audio[SEAM : SEAM + CONT]
+        pitch, voiced = pitch_window(real, RATE)
+        assert pitch.voiced and abs(1200 * np.log2(pitch.crepe_hz / f0)) < 25
+        run = score_run(real, real, pitch, voiced, RATE)
+        assert run["crepe hold"] and run["yin hold"]
+    real = steady_sine(440.0, RATE)[SEAM : SEAM + CONT]
+    fifth = steady_sine(660.0, RATE)[SEAM : SEAM + CONT]
+    run = score_run(fifth, real, *pitch_window(real, RATE), RATE)
+    assert run["retention"] == pytest.approx([1.0] * len(WINDOWS), rel=0.02)
+    assert not run["crepe hold"] and not run["yin hold"]
