@@ -168,23 +168,38 @@ def figures(out: Path, models: dict[str, object], steps: int = 50, seed: int = 0
 DENOISE_TS = (20, 50, 100, 150)
 
 
-def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator) -> float:
-    """x0-SNR (dB) of a Wiener filter that knows each clip's own magnitude spectrum: the best a
-    fixed linear filter over the window can do, for scale. y = x0 + sqrt((1-abar)/abar) z (DDPM
-    eq. 4 divided by sqrt(abar)); per rfft bin k, G_k = |X0_k|^2 / (|X0_k|^2 + n sigma^2).
-    x0: [clips, n] float64."""
+def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator,
+                      power: np.ndarray | None = None) -> float:
+    """x0-SNR (dB) of a Wiener filter over the window, for scale. y = x0 + sqrt((1-abar)/abar) z
+    (DDPM eq. 4 divided by sqrt(abar)); per rfft bin k, G_k = P_k / (P_k + n sigma^2), where P is
+    each clip's own |X0_k|^2 (``power`` None: the best a linear filter can do, knowing the clip)
+    or a fixed spectrum [n // 2 + 1] shared by all clips (what a filter that does not adapt to
+    the clip can do). x0: [clips, n] float64."""
     n, sig2 = x0.shape[1], (1 - alpha_bar) / alpha_bar
     y = x0 + np.sqrt(sig2) * rng.standard_normal(x0.shape)
-    power = np.abs(np.fft.rfft(x0, axis=1)) ** 2
+    power = np.abs(np.fft.rfft(x0, axis=1)) ** 2 if power is None else power
     est = np.fft.irfft(power / (power + n * sig2) * np.fft.rfft(y, axis=1), n=n, axis=1)
     return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
+
+
+def family_power(family: str, rate: int, n: int, scale: float, draws: int = 4) -> np.ndarray:
+    """Mean |rfft|^2 of ``n``-sample crops of ``draws`` 60 s files of a family (seeds 1000+, in no
+    corpus or test set here), at ``scale`` times the corpus level: the family's expected
+    spectrum, for :func:`oracle_wiener_snr`'s fixed filter. [n // 2 + 1] float64"""
+    crops = []
+    for i in range(draws):
+        audio = note_sequence(60.0, rate, np.random.default_rng(1000 + i), FAMILIES[family])[0].astype(np.float64)
+        crops += [audio[j * n : (j + 1) * n] for j in range(len(audio) // n)]
+    return np.mean(np.abs(np.fft.rfft(scale * np.stack(crops), axis=1)) ** 2, axis=0)
 
 
 def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0, family: str = "harmonic") -> list[dict]:
     """One pass on 1 s of noised audio, x0-SNR dB at :data:`DENOISE_TS` per model (the model
     card's measure), and the oracle Wiener filter, on: the synthetic notes (4.5-5.5 s), four
     fresh tone files of ``family`` (seeds 99-102, not in a seed-0 corpus) and the piano
-    reference clips. The oracle uses the first model's schedule and data scale."""
+    reference clips. Two Wiener filters give the scale (:func:`oracle_wiener_snr`): the oracle,
+    which knows each clip's spectrum, and on the fresh tones a fixed filter, which knows only the
+    family's mean spectrum (:func:`family_power`). Both use the first model's schedule and data scale."""
     from diffwave.schedule import training_schedule
 
     from .common import clips
@@ -206,6 +221,9 @@ def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0, f
         x0 = np.stack([a[:rate] for a in audio]).astype(np.float64) * config.data_scale
         row["oracle Wiener"] = " / ".join(f"{oracle_wiener_snr(x0, float(schedule.alpha_bars[t]), g):.1f}"
                                           for t in DENOISE_TS if t < len(schedule))
+        fixed = family_power(family, rate, rate, config.data_scale) if name.startswith("fresh") else None
+        row["fixed Wiener (family spectrum)"] = "-" if fixed is None else " / ".join(
+            f"{oracle_wiener_snr(x0, float(schedule.alpha_bars[t]), g, fixed):.1f}" for t in DENOISE_TS if t < len(schedule))
         rows.append(row)
     return rows
 

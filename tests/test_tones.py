@@ -120,3 +120,28 @@ def test_family_prompt_sines_holds_its_pitch_across_the_seam():
     before = yin(x[: int(3.4 * RATE)], RATE)[5:-5]
     assert np.all(np.abs(1200 * np.log2(after / 440.0)) < 10)
     assert np.all(np.abs(1200 * np.log2(before / (440.0 * 2 ** (-5 / 12)))) < 10)
+
+
+def test_a_fixed_wiener_filter_on_white_audio_and_on_a_known_sinusoid():
+    """With a flat spectrum P_k = n (white x0, unit variance) the fixed filter is G = 1 / (1 + s)
+    and its SNR 10 log10((1 + s) / s): 0.46 dB at s = 9. Told the sinusoid's own spectrum it
+    matches the oracle; told a flat one it cannot find the tone."""
+    from benchmarks.tones import family_power, oracle_wiener_snr
+
+    n, abar = 16000, 0.1
+    white = np.random.default_rng(1).standard_normal((4, n))
+    flat = np.full(n // 2 + 1, float(n))
+    assert oracle_wiener_snr(white, abar, np.random.default_rng(0), flat) == pytest.approx(10 * np.log10(10 / 9), abs=0.05)
+    tone = np.sin(2 * np.pi * 440 * np.arange(n) / RATE)[None]
+    own = np.abs(np.fft.rfft(tone, axis=1))[0] ** 2
+    assert oracle_wiener_snr(tone, abar, np.random.default_rng(0), own) == pytest.approx(
+        oracle_wiener_snr(tone, abar, np.random.default_rng(0)), abs=1e-9)
+    assert oracle_wiener_snr(tone, abar, np.random.default_rng(0), flat) < 1.0
+    power = family_power("sines", RATE, 1600, 4.0, draws=1)
+    assert power.shape == (801,) and np.argmax(power) * RATE / 1600 < 1400  # the energy sits below the top f0
+
+
+def test_denoise_smoke_on_the_sines_family(capsys):
+    main(["denoise", "--models", "tiny", "--family", "sines"])
+    out = capsys.readouterr().out
+    assert "fresh tones (sines)" in out and "fixed Wiener" in out
