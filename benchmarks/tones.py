@@ -182,6 +182,22 @@ def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator
     return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
 
 
+def subtraction_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator,
+                           threshold: float | None = None) -> float:
+    """x0-SNR (dB) of a classical denoiser that knows only the noise level, as the network does
+    through t: power spectral subtraction over the window, P_k = max(|Y_k|^2 - a n sigma^2, 0),
+    then the Wiener gain P_k / (P_k + n sigma^2). ``threshold`` a defaults to ln(n / 2), the
+    expected largest of n / 2 unit-mean exponentials: above it a bin is unlikely to be noise
+    alone (the "musical noise" a = 1 leaves). Not tuned on any clip. x0: [clips, n] float64."""
+    n, sig2 = x0.shape[1], (1 - alpha_bar) / alpha_bar
+    a = np.log(n / 2) if threshold is None else threshold
+    y = x0 + np.sqrt(sig2) * rng.standard_normal(x0.shape)
+    spec = np.fft.rfft(y, axis=1)
+    power = np.maximum(np.abs(spec) ** 2 - a * n * sig2, 0.0)
+    est = np.fft.irfft(power / (power + n * sig2) * spec, n=n, axis=1)
+    return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
+
+
 def family_power(family: str, rate: int, n: int, scale: float, draws: int = 4) -> np.ndarray:
     """Mean |rfft|^2 of ``n``-sample crops of ``draws`` 60 s files of a family (seeds 1000+, in no
     corpus or test set here), at ``scale`` times the corpus level: the family's expected
@@ -199,7 +215,8 @@ def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0, f
     fresh tone files of ``family`` (seeds 99-102, not in a seed-0 corpus) and the piano
     reference clips. Two Wiener filters give the scale (:func:`oracle_wiener_snr`): the oracle,
     which knows each clip's spectrum, and on the fresh tones a fixed filter, which knows only the
-    family's mean spectrum (:func:`family_power`). Both use the first model's schedule and data scale."""
+    family's mean spectrum (:func:`family_power`); and a classical denoiser that knows only the
+    noise level (:func:`subtraction_wiener_snr`). All use the first model's schedule and data scale."""
     from diffwave.schedule import training_schedule
 
     from .common import clips
@@ -224,6 +241,8 @@ def denoise_table(models: dict[str, object], rate: int = 16000, seed: int = 0, f
         fixed = family_power(family, rate, rate, config.data_scale) if name.startswith("fresh") else None
         row["fixed Wiener (family spectrum)"] = "-" if fixed is None else " / ".join(
             f"{oracle_wiener_snr(x0, float(schedule.alpha_bars[t]), g, fixed):.1f}" for t in DENOISE_TS if t < len(schedule))
+        row["spectral subtraction"] = " / ".join(
+            f"{subtraction_wiener_snr(x0, float(schedule.alpha_bars[t]), g):.1f}" for t in DENOISE_TS if t < len(schedule))
         rows.append(row)
     return rows
 
