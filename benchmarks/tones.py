@@ -185,16 +185,16 @@ def oracle_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator
 def subtraction_wiener_snr(x0: np.ndarray, alpha_bar: float, rng: np.random.Generator,
                            threshold: float | None = None) -> float:
     """x0-SNR (dB) of a classical denoiser that knows only the noise level, as the network does
-    through t: power spectral subtraction over the window, P_k = max(|Y_k|^2 - a n sigma^2, 0),
-    then the Wiener gain P_k / (P_k + n sigma^2). ``threshold`` a defaults to ln(n / 2), the
-    expected largest of n / 2 unit-mean exponentials: above it a bin is unlikely to be noise
-    alone (the "musical noise" a = 1 leaves). Not tuned on any clip. x0: [clips, n] float64."""
-    n, sig2 = x0.shape[1], (1 - alpha_bar) / alpha_bar
-    a = np.log(n / 2) if threshold is None else threshold
+    through t: power spectral subtraction over the window with the threshold ln(n / 2), then the
+    Wiener gain (:func:`benchmarks.classical.subtraction_estimate`). Not tuned on any clip.
+    y = x0 + sqrt((1-abar)/abar) z as for the oracle. x0: [clips, n] float64."""
+    import torch
+
+    from .classical import subtraction_estimate
+
+    sig2 = (1 - alpha_bar) / alpha_bar
     y = x0 + np.sqrt(sig2) * rng.standard_normal(x0.shape)
-    spec = np.fft.rfft(y, axis=1)
-    power = np.maximum(np.abs(spec) ** 2 - a * n * sig2, 0.0)
-    est = np.fft.irfft(power / (power + n * sig2) * spec, n=n, axis=1)
+    est = subtraction_estimate(torch.from_numpy(y), sig2, threshold).numpy()
     return float(10 * np.log10(np.mean(x0**2) / np.mean((est - x0) ** 2)))
 
 

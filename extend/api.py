@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import torch
 
 from diffwave.checkpoint import load_model
 from diffwave.io.audio import model_input, resample, validate
@@ -92,13 +93,17 @@ class Extender:
     command does. The setting is process-wide: from then on the whole process, not just this
     object, keeps its peak heap instead of returning freed memory to the OS, so it is opt-in
     (leave it off in a long-lived server that must give memory back).
+
+    ``model``: a model file (None: the bundled one), a :class:`DiffWave`, or any module with
+    its interface (``forward(x_t [B, L], t [B]) -> eps [B, L]``, ``config``, ``receptive_field``),
+    such as :class:`benchmarks.classical.SpectralSubtraction`.
     """
 
-    def __init__(self, model: str | os.PathLike | DiffWave | None = None, device: str = "auto",
+    def __init__(self, model: str | os.PathLike | DiffWave | torch.nn.Module | None = None, device: str = "auto",
                  retain_memory: bool = False):
         if retain_memory:
             retain_freed_memory()
-        if isinstance(model, DiffWave):
+        if isinstance(model, torch.nn.Module):
             self.model = model.eval()
         else:
             self.model = load_model(model or default_model_path(), resolve_device(device))

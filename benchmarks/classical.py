@@ -1,0 +1,107 @@
+"""A classical denoiser behind the model interface, so the engine's samplers can run on it.
+
+Power spectral subtraction over the whole window the sampler passes, then the Wiener gain: no
+weights, no training, only the noise level that t gives. It is a reference for the tone
+positive control (``python -m benchmarks.tones classical``): on a steady sinusoid its gain is a
+narrow band-pass whose long impulse response carries the context's partial across the seam,
+so it shows what the samplers do with a denoiser that can find a partial under heavy noise.
+It knows nothing of music: unconditionally it draws a few steady sinusoids at random
+frequencies (the noise bins that first pass the threshold grow over the reverse steps), and
+after a context it sustains every partial of the window, the notes that ended included.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from diffwave.config import ModelConfig
+from diffwave.schedule import training_betas
+
+
+def subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+    """Clean estimate from y = x0 + sigma z (z white, unit variance), per row, over its length n.
+
+    Per rfft bin k: P_k = max(|Y_k|^2 - a n sigma^2, 0), x0_hat = irfft(P_k / (P_k + n sigma^2) Y_k).
+    ``threshold`` a defaults to ln(n / 2), the expected largest of n / 2 unit-mean exponentials
+    (the noise bins' |Z_k|^2 / n): below it a bin is most likely noise alone.
+    y: [B, n]; sig2: [B] or scalar. Returns [B, n]."""
+    n = y.shape[-1]
+    a = math.log(n / 2) if threshold is None else threshold
+    noise = n * torch.as_tensor(sig2, dtype=y.dtype, device=y.device).reshape(-1, 1)
+    spec = torch.fft.rfft(y, dim=-1)
+    power = (spec.abs() ** 2 - a * noise).clamp_min(0.0)
+    return torch.fft.irfft(power / (power + noise) * spec, n=n, dim=-1)
+
+
+class SpectralSubtraction(nn.Module):
+    """forward(x_t [B, L], t [B]) -> eps estimate [B, L], like :class:`diffwave.model.DiffWave`.
+
+    y = x_t / sqrt(abar_t) = x0 + sqrt((1 - abar_t) / abar_t) z (DDPM eq. 4), x0_hat by
+    :func:`subtraction_estimate`, eps = (x_t - sqrt(abar_t) x0_hat) / sqrt(1 - abar_t).
+    ``config`` supplies the schedule and the data scale; the window is the whole input, so
+    ``receptive_field`` is unbounded and the engine never crops the context."""
+
+    receptive_field = 10**9
+
+    def __init__(self, config: ModelConfig, threshold: float | None = None):
+        super().__init__()
+        self.config, self.threshold = config, threshold
+        sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
+        self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
+        self.anchor = nn.Parameter(torch.zeros(()), requires_grad=False)  # the engine reads device from parameters()
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if t.dim() != 1:
+            raise ValueError("SpectralSubtraction takes one level per row: t [B]")
+        # sqrt(abar) linear between training steps, as DiffWave.sqrt_alpha_bar_at
+        table, steps = self.sqrt_alpha_bar, t.float().clamp(0, len(self.sqrt_alpha_bar) - 1)
+        low, high = steps.floor().long(), steps.ceil().long()
+        root = (table[low] + (steps - low.float()) * (table[high] - table[low]))[:, None]  # [B, 1]
+        abar, x = root**2, x.float()
+        x0 = subtraction_estimate(x / root, ((1 - abar) / abar)[:, 0], self.threshold)
+        return (x - root * x0) / (1 - abar).sqrt()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The continuation yardstick (``lambda``) on :class:`SpectralSubtraction`, with the bundled
+    model's schedule and data scale, on the reference clips, the synthetic notes and the steady sines."""
+    import argparse
+    import os
+    from pathlib import Path
+
+    from . import continuation as yard
+    from .common import pick_model, replace_section, table, timed, write_json
+
+    p = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--out", type=Path, default=Path("docs/tones/classical"))
+    p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
+    p.add_argument("--section", default="classical", help="name of the card's marked section to replace")
+    args = p.parse_args(argv)
+    model = SpectralSubtraction(pick_model(None, False).config)
+    results, rows, secs = {}, [], 0.0
+    for which in ("reference", "synthetic", "sines"):
+        result, s = timed(yard.measure, model, ["lambda"], args.seeds, args.steps, precision="fp32", which=which)
+        results[which], rows, secs = result, rows + result["rows"], secs + s
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "continuation.json", results)
+    envelopes = {f"{which}: {k}": v for which, r in results.items() for k, v in r["envelopes"].items()}
+    yard.energy_plot(args.out / "energy.png", envelopes)
+    card = args.card or args.out.with_suffix(".md")
+    body = (f"Denoiser: `benchmarks.classical.SpectralSubtraction` (the bundled model's schedule and data scale); "
+            f"`lambda`, {args.steps} steps, {args.seeds} seed(s) per prompt; frames of 1 s new after 4 s context; fp32; "
+            f"{secs / 60:.1f} min on {results['sines']['machine']}.\n\n" + table(rows, yard.COLUMNS)
+            + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
+    replace_section(card, args.section, body)
+    print(table(rows, yard.COLUMNS))
+    print(f"{secs:.0f} s; wrote {card} and {args.out}/")
+
+
+if __name__ == "__main__":
+    from .common import run_script
+
+    run_script(main)
