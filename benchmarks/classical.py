@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--out", type=Path, default=Path("docs/tones/classical"))
+    p.add_argument("--out", type=Path, default=Path("docs/classical"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
     p.add_argument("--section", default="classical", help="name of the card's marked section to replace")
     args = p.parse_args(argv)
