@@ -2,7 +2,7 @@
 
 Power spectral subtraction over the whole window the sampler passes, then the Wiener gain: no
 weights, no training, only the noise level that t gives. It is a reference for the tone
-positive control (``python -m benchmarks.tones classical``): on a steady sinusoid its gain is a
+positive control and the yardstick (``python -m benchmarks.classical``): on a steady sinusoid its gain is a
 narrow band-pass whose long impulse response carries the context's partial across the seam,
 so it shows what the samplers do with a denoiser that can find a partial under heavy noise.
 It knows nothing of music: unconditionally it draws a few steady sinusoids at random
