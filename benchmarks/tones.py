@@ -57,6 +57,12 @@ FAMILIES = {
 }
 
 
+def check_family(family: str, what: str = "") -> None:
+    """One error line, prefixed ``what``, for a family that :data:`FAMILIES` does not hold."""
+    if family not in FAMILIES:
+        raise UserError(f"{what}unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
+
+
 def note_sequence(seconds: float, rate: int, rng: np.random.Generator,
                   family: Family = FAMILIES["harmonic"]) -> tuple[np.ndarray, list[dict]]:
     """One file: tones struck one after another.
@@ -100,8 +106,7 @@ def write_corpus(folder: Path, minutes: float, seed: int = 0, rate: int = 16000,
     Deterministic in ``seed``."""
     if not minutes > 0 or not file_seconds > 0:
         raise UserError(f"minutes and file length must be positive, got {minutes} and {file_seconds}")
-    if family not in FAMILIES:
-        raise UserError(f"unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
+    check_family(family)
     require_own_folder(folder, (folder / MANIFEST).exists(), "output folder", "files this command did not write")
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -127,8 +132,7 @@ def family_prompt(f0: float, rate: int, family: str = "harmonic") -> np.ndarray:
     lower from 0 s, ``f0`` from 3.5 s, RMS 0.1 like the corpus. [L] float32"""
     from .continuation import steady_sine, synthetic_note
 
-    if family not in FAMILIES:
-        raise UserError(f"unknown tone family {family!r}; choose from {', '.join(FAMILIES)}")
+    check_family(family)
     return synthetic_note(f0, rate) if family == "harmonic" else steady_sine(f0, rate)
 
 
@@ -269,8 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     d.add_argument("--models", default="bundled", help="comma-separated: bundled, tiny or model files, each optionally LABEL=PATH")
     d.add_argument("--family", default="harmonic", help=f"fresh tones from: {', '.join(FAMILIES)}")
     args = p.parse_args(argv)
-    if args.family not in FAMILIES:
-        raise UserError(f"--family: unknown tone family {args.family!r}; choose from {', '.join(FAMILIES)}")
+    check_family(args.family, "--family: ")
     if args.command == "corpus":
         paths = write_corpus(args.folder, args.minutes, args.seed, args.rate, family=args.family)
         print(f"wrote {len(paths)} files ({args.minutes:g} min, {args.family}) and {MANIFEST} to {args.folder}")
