@@ -12,43 +12,31 @@ after a context it sustains every partial of the window, the notes that ended in
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from diffwave.config import ModelConfig
 from diffwave.schedule import training_betas
+from diffwave.spectral import interpolate_sqrt_alpha_bar, spectral_prior, subtraction_estimate
 
-
-def subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
-    """Clean estimate from y = x0 + sigma z (z white, unit variance), per row, over its length n.
-
-    Per rfft bin k: P_k = max(|Y_k|^2 - a n sigma^2, 0), x0_hat = irfft(P_k / (P_k + n sigma^2) Y_k).
-    ``threshold`` a defaults to ln(n / 2), the expected largest of n / 2 unit-mean exponentials
-    (the noise bins' |Z_k|^2 / n): below it a bin is most likely noise alone.
-    y: [B, n]; sig2: [B] or scalar. Returns [B, n]."""
-    n = y.shape[-1]
-    a = math.log(n / 2) if threshold is None else threshold
-    noise = n * torch.as_tensor(sig2, dtype=y.dtype, device=y.device).reshape(-1, 1)
-    spec = torch.fft.rfft(y, dim=-1)
-    power = (spec.abs() ** 2 - a * noise).clamp_min(0.0)
-    return torch.fft.irfft(power / (power + noise) * spec, n=n, dim=-1)
+__all__ = ["SpectralSubtraction", "subtraction_estimate", "main"]
 
 
 class SpectralSubtraction(nn.Module):
     """forward(x_t [B, L], t [B]) -> eps estimate [B, L], like :class:`diffwave.model.DiffWave`.
 
-    y = x_t / sqrt(abar_t) = x0 + sqrt((1 - abar_t) / abar_t) z (DDPM eq. 4), x0_hat by
-    :func:`subtraction_estimate`, eps = (x_t - sqrt(abar_t) x0_hat) / sqrt(1 - abar_t).
-    ``config`` supplies the schedule and the data scale; the window is the whole input, so
-    ``receptive_field`` is unbounded and the engine never crops the context."""
+    The eps of :func:`diffwave.spectral.spectral_prior`: y = x_t / sqrt(abar_t) = x0 +
+    sqrt((1 - abar_t) / abar_t) z (DDPM eq. 4), x0_hat by power spectral subtraction with the
+    threshold ln(n / 2), eps = (x_t - sqrt(abar_t) x0_hat) / sqrt(1 - abar_t). ``config``
+    supplies the schedule and the data scale; the window is the whole input, so
+    ``receptive_field`` is unbounded and the engine never crops the context. A DiffWave with
+    ``config.spectral_prior`` starts from exactly this (``diffwave grow --spectral-prior``)."""
 
     receptive_field = 10**9
 
-    def __init__(self, config: ModelConfig, threshold: float | None = None):
+    def __init__(self, config: ModelConfig):
         super().__init__()
-        self.config, self.threshold = config, threshold
+        self.config = config
         sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
         self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
         self.anchor = nn.Parameter(torch.zeros(()), requires_grad=False)  # the engine reads device from parameters()
@@ -56,13 +44,7 @@ class SpectralSubtraction(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if t.dim() != 1:
             raise ValueError("SpectralSubtraction takes one level per row: t [B]")
-        # sqrt(abar) linear between training steps, as DiffWave.sqrt_alpha_bar_at
-        table, steps = self.sqrt_alpha_bar, t.float().clamp(0, len(self.sqrt_alpha_bar) - 1)
-        low, high = steps.floor().long(), steps.ceil().long()
-        root = (table[low] + (steps - low.float()) * (table[high] - table[low]))[:, None]  # [B, 1]
-        abar, x = root**2, x.float()
-        x0 = subtraction_estimate(x / root, ((1 - abar) / abar)[:, 0], self.threshold)
-        return (x - root * x0) / (1 - abar).sqrt()
+        return spectral_prior(x, interpolate_sqrt_alpha_bar(self.sqrt_alpha_bar, t), "eps")[1]
 
 
 def main(argv: list[str] | None = None) -> None:

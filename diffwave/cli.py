@@ -48,6 +48,10 @@ def train_cmd(
     mixed_levels: Optional[bool] = typer.Option(None, "--mixed-levels/--no-mixed-levels",
                                                 help="Train with mixed noise levels per window (diffusion forcing); "
                                                      "enables --sampler forcing."),
+    spectral_prior: Optional[bool] = typer.Option(None, "--spectral-prior/--no-spectral-prior",
+                                                  help="Learn a correction to spectral subtraction over the whole "
+                                                       "window (diffwave.spectral); an --init model gets it from "
+                                                       "`diffwave grow --spectral-prior`."),
     mixed_fraction: float = typer.Option(0.5, help="With --mixed-levels: share of crops that get mixed levels."),
     terminal_alpha_bar: Optional[float] = typer.Option(None, help="Rescale the noise schedule so that abar_T is this "
                                                        "(e.g. 1e-4: x_T is pure noise, as sampling assumes)."),
@@ -80,7 +84,8 @@ def train_cmd(
 
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
             "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
-            "mixed_levels": mixed_levels, "terminal_alpha_bar": terminal_alpha_bar}
+            "mixed_levels": mixed_levels, "terminal_alpha_bar": terminal_alpha_bar,
+            "spectral_prior": spectral_prior}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
         base = ModelConfig()
@@ -188,28 +193,39 @@ def export_cmd(
 def grow_cmd(
     model: Path = typer.Argument(..., help="Model file to grow (safetensors or reference checkpoint)."),
     out: Path = typer.Option(..., "--out", help="Output .safetensors file of the grown model."),
-    channels: int = typer.Option(..., help="Residual channels of the grown model (at least the model's)."),
-    layers: int = typer.Option(..., help="Residual layers of the grown model (at least the model's); new layers "
-                                         "continue the dilation cycle and widen the receptive field."),
+    channels: Optional[int] = typer.Option(None, help="Residual channels of the grown model (default and minimum: "
+                                                      "the model's)."),
+    layers: Optional[int] = typer.Option(None, help="Residual layers of the grown model (default and minimum: the "
+                                                    "model's); new layers continue the dilation cycle and widen "
+                                                    "the receptive field."),
+    spectral_prior: bool = typer.Option(False, "--spectral-prior", help="Also add the spectral prior: the output "
+                                        "becomes a learned correction to spectral subtraction over the whole "
+                                        "window (starts at 0, so the grown model is the prior until trained)."),
     seed: int = typer.Option(0, help="Seed for the new units' initial weights."),
     force: bool = typer.Option(False, help="Overwrite an existing output file."),
 ) -> None:
     """Widen and deepen a trained model without changing what it computes; train on with --init."""
     from .checkpoint import read_metadata, save_model
-    from .growth import grow
+    from .growth import add_spectral_prior, grow
 
     check_output(out, force)
     small = load_model(model)
+    channels = small.config.residual_channels if channels is None else channels
+    layers = small.config.residual_layers if layers is None else layers
     big = grow(small, channels, layers, torch.Generator().manual_seed(seed))
+    if spectral_prior:
+        big = add_spectral_prior(big)
     try:
         steps = read_metadata(model).get("training_steps")
     except UserError:  # a reference checkpoint: no metadata to carry
         steps = None
-    extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"}
+    extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"
+                           + (", spectral prior added" if spectral_prior else "")}
     save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
     rate = small.config.sample_rate
+    reach = "the whole window (spectral prior)" if spectral_prior else f"{big.receptive_field / rate:.2f} s"
     print(f"wrote {out}: C{channels}/L{layers}, {sum(p.numel() for p in big.parameters())} parameters "
-          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {big.receptive_field / rate:.2f} s "
+          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {reach} "
           f"(from {small.receptive_field / rate:.2f} s)")
 
 

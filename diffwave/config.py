@@ -54,6 +54,10 @@ class ModelConfig:
     # are flawed", alg. 1). Near 0 makes x_T pure noise; it stays above 0 because the samplers
     # work in eps, and eps carries nothing about x0 at abar = 0.
     terminal_alpha_bar: float | None = None
+    # True: the network's output is a correction added to power spectral subtraction over the
+    # whole window it is given (diffwave.spectral), whose clean estimate is also its second input
+    # channel. The window, not the convolutions, then bounds what one pass sees.
+    spectral_prior: bool = False
 
     def __post_init__(self) -> None:
         for name, (kind, low, high) in LIMITS.items():
@@ -77,6 +81,11 @@ class ModelConfig:
                                  f"({plain:.4g}), got {value!r}")
         if not isinstance(self.mixed_levels, bool):
             raise ValueError(f"model config mixed_levels must be true or false, got {self.mixed_levels!r}")
+        if not isinstance(self.spectral_prior, bool):
+            raise ValueError(f"model config spectral_prior must be true or false, got {self.spectral_prior!r}")
+        if self.spectral_prior and self.mixed_levels:
+            raise ValueError("model config spectral_prior needs one noise level per window; it cannot be combined "
+                             "with mixed_levels")
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"model config parameterization must be one of {', '.join(PARAMETERIZATIONS)}, "
                              f"got {self.parameterization!r}")

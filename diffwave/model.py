@@ -13,6 +13,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .schedule import training_betas
+from .spectral import interpolate_sqrt_alpha_bar, spectral_prior
 
 EMBED_DIM = 128  # sin/cos table width (64 frequencies x 2)
 HIDDEN_DIM = 512
@@ -89,13 +90,19 @@ class DiffWave(nn.Module):
     sqrt(1 - abar) x0 and forward converts it: eps = sqrt(abar) v + sqrt(1 - abar) x_t
     (Salimans & Ho 2022, eq. 5 rearranged). ``abar`` at a fractional t interpolates sqrt(abar)
     linearly between training steps, as the fast-schedule alignment does.
+
+    With ``config.spectral_prior`` the network reads [x_t, x0_hat] (2 input channels) and its
+    raw output is added to the prior's in the same parameterization, where x0_hat is power
+    spectral subtraction over the whole input row (:func:`diffwave.spectral.spectral_prior`).
+    The whole row is then what one pass sees: ``receptive_field`` is unbounded, and the engine
+    hands the model its whole frame.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         c = config.residual_channels
-        self.input_projection = _conv1d(1, c, 1)
+        self.input_projection = _conv1d(self.input_channels(config), c, 1)
         self.diffusion_embedding = DiffusionEmbedding(config.num_steps)
         self.residual_layers = nn.ModuleList(
             ResidualBlock(c, self.dilation(i)) for i in range(config.residual_layers)
@@ -107,11 +114,16 @@ class DiffWave(nn.Module):
         self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
 
     @staticmethod
+    def input_channels(config: ModelConfig) -> int:
+        """x_t, and with the spectral prior its clean estimate."""
+        return 2 if config.spectral_prior else 1
+
+    @staticmethod
     def weight_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every weight for ``config``, computed without building anything
         (the loader checks a file against it before allocating a network)."""
         c = config.residual_channels
-        shapes = {"input_projection.weight": (c, 1, 1), "input_projection.bias": (c,),
+        shapes = {"input_projection.weight": (c, DiffWave.input_channels(config), 1), "input_projection.bias": (c,),
                   "diffusion_embedding.projection1.weight": (HIDDEN_DIM, EMBED_DIM),
                   "diffusion_embedding.projection1.bias": (HIDDEN_DIM,),
                   "diffusion_embedding.projection2.weight": (HIDDEN_DIM, HIDDEN_DIM),
@@ -129,9 +141,15 @@ class DiffWave(nn.Module):
         return 2 ** (layer % self.config.dilation_cycle)
 
     @property
-    def receptive_field(self) -> int:
-        """Input samples that can influence one output sample: 1 + sum_i 2 * dilation_i."""
+    def conv_receptive_field(self) -> int:
+        """Input samples the convolutions let influence one output sample: 1 + sum_i 2 * dilation_i."""
         return 1 + sum(2 * self.dilation(i) for i in range(self.config.residual_layers))
+
+    @property
+    def receptive_field(self) -> int:
+        """Input samples that can influence one output sample: the convolutions' reach, or
+        unbounded (10^9, the whole input) with the spectral prior."""
+        return 10**9 if self.config.spectral_prior else self.conv_receptive_field
 
     @property
     def receptive_radius(self) -> int:
@@ -140,13 +158,7 @@ class DiffWave(nn.Module):
 
     def sqrt_alpha_bar_at(self, t: torch.Tensor) -> torch.Tensor:
         """sqrt(abar_t), shaped like t, for integer or fractional training steps t."""
-        table = self.sqrt_alpha_bar
-        if not torch.is_floating_point(t):
-            return table[t]
-        low = torch.floor(t).long().clamp(0, len(table) - 1)
-        high = torch.ceil(t).long().clamp(0, len(table) - 1)
-        frac = (t - low.to(t.dtype)).to(table.dtype)
-        return table[low] + frac * (table[high] - table[low])
+        return interpolate_sqrt_alpha_bar(self.sqrt_alpha_bar, t)
 
     def forward(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         out = self.network(audio, t)
@@ -158,7 +170,15 @@ class DiffWave(nn.Module):
 
     def network(self, audio: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The raw network output [B, L] in the config's parameterization."""
-        x = F.relu(self.input_projection(audio.unsqueeze(1)))  # [B, C, L]
+        prior = None
+        if self.config.spectral_prior:
+            if t.dim() != 1:
+                raise ValueError("a spectral-prior model takes one level per row: t [B]")
+            x0, prior = spectral_prior(audio, self.sqrt_alpha_bar_at(t), self.config.parameterization)
+            inputs = torch.stack([audio, x0.to(audio.dtype)], dim=1)  # [B, 2, L]
+        else:
+            inputs = audio.unsqueeze(1)  # [B, 1, L]
+        x = F.relu(self.input_projection(inputs))  # [B, C, L]
         onehot = None
         if t.dim() == 2:  # a level map: embed each distinct level once
             t, index = torch.unique(t, return_inverse=True)  # [U], [B, L]
@@ -170,4 +190,5 @@ class DiffWave(nn.Module):
             skip = skip + s
         x = skip / math.sqrt(len(self.residual_layers))
         x = F.relu(self.skip_projection(x))
-        return self.output_projection(x).squeeze(1)  # [B, L]
+        out = self.output_projection(x).squeeze(1)  # [B, L]
+        return out if prior is None else out.float() + prior

@@ -53,7 +53,8 @@ class TrainConfig:
     def crop_samples(self, model: DiffWave) -> int:
         if self.crop_seconds > 0:
             crop = int(round(self.crop_seconds * model.config.sample_rate))
-            if crop < model.receptive_field:
-                raise UserError(f"--crop-seconds gives {crop} samples, less than the receptive field ({model.receptive_field})")
+            if crop < model.conv_receptive_field:
+                raise UserError(f"--crop-seconds gives {crop} samples, less than the receptive field "
+                                f"({model.conv_receptive_field})")
             return crop
-        return max(2 * model.receptive_field, model.config.sample_rate // 2)
+        return max(2 * model.conv_receptive_field, model.config.sample_rate // 2)
