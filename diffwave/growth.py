@@ -106,8 +106,9 @@ def add_spectral_prior(model: DiffWave) -> DiffWave:
     """``model`` with ``config.spectral_prior`` on, computing exactly the prior to start with.
 
     Not function-preserving, by design: the output layer is zeroed, so the model's prediction
-    is the spectral prior's (:func:`diffwave.spectral.spectral_prior`), which on piano denoises
-    within 2 dB of the bundled model at t = 100-150 and beats it on tones. The trunk keeps its
+    is the spectral prior's (:func:`diffwave.spectral.spectral_prior`), which on the reference
+    piano clips denoises within 0.5 dB of the bundled model at t = 100-150 (1.7 dB short at
+    t = 20) and beats it on tones (docs/spectral-prior.md). The trunk keeps its
     trained weights as features for the correction that training learns; the input layer's new
     column (the prior's clean estimate) starts at 0, so the trunk computes what it did.
     input_projection.weight goes [C, 1, 1] -> [C, 2, 1]. Returns an eval-mode model."""
