@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from diffwave.config import ModelConfig
-from diffwave.schedule import training_betas
+from diffwave.schedule import training_schedule
 from diffwave.spectral import interpolate_sqrt_alpha_bar, spectral_prior, subtraction_estimate
 
 __all__ = ["SpectralSubtraction", "subtraction_estimate", "main"]
@@ -37,7 +37,7 @@ class SpectralSubtraction(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
+        sqrt_abar = training_schedule(config).alpha_bars.sqrt().float()
         self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
         self.anchor = nn.Parameter(torch.zeros(()), requires_grad=False)  # the engine reads device from parameters()
 

@@ -25,7 +25,7 @@ import scipy.stats
 import torch
 
 from diffwave.config import ModelConfig
-from diffwave.schedule import training_betas
+from diffwave.schedule import training_schedule
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class WienerDenoiser(torch.nn.Module):
         evals, evecs = np.linalg.eigh(gp.covariance(length))
         self.evals = torch.from_numpy(np.clip(evals, 0.0, None))
         self.evecs = torch.from_numpy(evecs)
-        self.sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt()
+        self.sqrt_abar = training_schedule(config).alpha_bars.sqrt()
         self.calls = 0
 
     def alpha_bar(self, t: float) -> float:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .schedule import training_betas
+from .schedule import training_schedule
 from .spectral import interpolate_sqrt_alpha_bar, spectral_prior
 
 EMBED_DIM = 128  # sin/cos table width (64 frequencies x 2)
@@ -110,7 +110,7 @@ class DiffWave(nn.Module):
         self.skip_projection = _conv1d(c, c, 1)
         self.output_projection = _conv1d(c, 1, 1)
         nn.init.zeros_(self.output_projection.weight)
-        sqrt_abar = torch.cumprod(1.0 - training_betas(config), 0).sqrt().float()
+        sqrt_abar = training_schedule(config).alpha_bars.sqrt().float()
         self.register_buffer("sqrt_alpha_bar", sqrt_abar, persistent=False)  # [T]
 
     @staticmethod
