@@ -1,7 +1,8 @@
 """A classical denoiser over the whole window: the spectral prior a DiffWave may build on.
 
-One pass of a DiffWave sees 4,093 samples (0.26 s at C32/L24 reaches 1 s), and under heavy
-noise a short window cannot find a partial: its energy is spread over few samples. Power
+One pass of a DiffWave sees its receptive field (16,381 samples, 1.02 s, for the bundled
+C32/L24), and under heavy noise a short window cannot find a partial: its energy is spread
+over few samples. Power
 spectral subtraction over the whole window (5 s in the engine's frames) finds it, because a
 steady partial's bin grows with the window length n while a noise bin does not. With
 ``config.spectral_prior`` the network adds a learned correction to this estimate and reads
