@@ -17,7 +17,7 @@ from torch import nn
 
 from diffwave.config import ModelConfig
 from diffwave.schedule import training_schedule
-from diffwave.spectral import interpolate_sqrt_alpha_bar, spectral_prior, subtraction_estimate
+from diffwave.spectral import WHOLE_WINDOW, interpolate_sqrt_alpha_bar, spectral_prior, subtraction_estimate
 
 __all__ = ["SpectralSubtraction", "subtraction_estimate", "main"]
 
@@ -32,7 +32,7 @@ class SpectralSubtraction(nn.Module):
     ``receptive_field`` is unbounded and the engine never crops the context. A DiffWave with
     ``config.spectral_prior`` starts from exactly this (``diffwave grow --spectral-prior``)."""
 
-    receptive_field = 10**9
+    receptive_field = WHOLE_WINDOW
 
     def __init__(self, config: ModelConfig):
         super().__init__()

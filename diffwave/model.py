@@ -13,7 +13,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .schedule import training_schedule
-from .spectral import interpolate_sqrt_alpha_bar, spectral_prior
+from .spectral import WHOLE_WINDOW, interpolate_sqrt_alpha_bar, spectral_prior
 
 EMBED_DIM = 128  # sin/cos table width (64 frequencies x 2)
 HIDDEN_DIM = 512
@@ -149,7 +149,7 @@ class DiffWave(nn.Module):
     def receptive_field(self) -> int:
         """Input samples that can influence one output sample: the convolutions' reach, or
         unbounded (10^9, the whole input) with the spectral prior."""
-        return 10**9 if self.config.spectral_prior else self.conv_receptive_field
+        return WHOLE_WINDOW if self.config.spectral_prior else self.conv_receptive_field
 
     @property
     def receptive_radius(self) -> int:

@@ -17,6 +17,9 @@ import math
 
 import torch
 
+# receptive_field of a denoiser whose one pass reads its whole input (the engine then never crops)
+WHOLE_WINDOW = 10**9
+
 
 def interpolate_sqrt_alpha_bar(table: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """sqrt(abar_t) shaped like ``t``, from ``table`` [T] = sqrt(abar) at the training steps.
