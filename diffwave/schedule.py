@@ -44,6 +44,13 @@ class Schedule:
         """Noise level reached by reverse step n: abar_{n-1}, or 1.0 (clean) for n = 0."""
         return 1.0 if n == 0 else float(self.alpha_bars[n - 1])
 
+    def lowest(self, k: int) -> "Schedule":
+        """The k least noisy steps (levels alpha_bars[:k]): a reverse process over them starts at
+        level alpha_bars[k-1] instead of pure noise, as SDEdit (Meng et al. 2022) does from a guess."""
+        if not 1 <= k <= len(self):
+            raise ValueError(f"k must be between 1 and {len(self)}, got {k}")
+        return Schedule(betas=self.betas[:k], model_steps=self.model_steps[:k])
+
     def sigma(self, n: int) -> float:
         """Posterior std of reverse step n (beta-tilde), 0 at the last step."""
         if n == 0:

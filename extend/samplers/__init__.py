@@ -6,7 +6,9 @@ Every sampler is ``f(model, noise, known, mask, schedule, generator, callback=No
   sampler registered with ``requires="mixed_levels"`` also passes a level map t [B, L].
 - ``noise [B, L]``: standard-normal initial noise; x_T is built from it, so samplers given
   the same noise start from the identical x_T (the paper's fairness protocol).
-- ``known [B, L]``: the known audio (anything where ``mask`` is 0).
+- ``known [B, L]``: the known audio where ``mask`` is 1. Where ``mask`` is 0 it is a guess at
+  the generated audio, 0 for none: x_T there is q(x_T | guess), which only matters when the
+  schedule stops short of pure noise (:meth:`diffwave.schedule.Schedule.lowest`, SDEdit).
 - ``mask [B, L]`` or ``[L]``: 1.0 where audio is known, 0.0 where it is generated.
 - ``schedule``: a :class:`diffwave.schedule.Schedule` (full or fast).
 - ``generator``: the only source of randomness.

@@ -9,9 +9,11 @@ from diffwave.schedule import Schedule
 
 
 def start(noise: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, schedule: Schedule) -> torch.Tensor:
-    """x_T: q(x_T | known) in the known region, N(0, 1 - abar_T) elsewhere, from one noise draw."""
+    """x_T = sqrt(1 - abar_T) noise + sqrt(abar_T) known: q(x_T | known) in the known region and
+    q(x_T | guess) where ``known`` holds a guess for the generated audio (N(0, 1 - abar_T) where it
+    is 0). All [B, L]; ``mask`` is part of the shared signature and not needed here."""
     abar = float(schedule.alpha_bars[-1])
-    return initial_x(noise, schedule) + mask * abar**0.5 * known
+    return initial_x(noise, schedule) + abar**0.5 * known
 
 
 def noised_known(known: torch.Tensor, alpha_bar: float, generator: torch.Generator) -> torch.Tensor:
