@@ -30,6 +30,7 @@ from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
 from .gaps import check_loop_seam, chunk_count, fill_gap, gap_at_rate, gap_samples
+from .guide import Guide, make_guide
 from .samplers import SAMPLERS, Sampler, check_knobs, check_model
 from .seam import residual_fade
 
@@ -38,6 +39,8 @@ DEFAULT_STEPS = 50
 DEFAULT_CONTEXT = 4.0
 DEFAULT_NEW = 1.0
 DEFAULT_PRECISION = "auto"
+DEFAULT_GUIDE = "none"
+DEFAULT_STRENGTH = 0.1  # with a guide: the best row of benchmarks.guide (docs/guide.md)
 MAX_SECONDS = 3600.0
 MAX_CANDIDATES = 16
 RESAMPLE_TAIL_S = 0.1  # model-rate input kept before the seam when resampling the continuation
@@ -56,6 +59,7 @@ class Job:
     options: dict
     seed: int
     precision: str = "fp32"
+    guide: Guide | None = None  # a guess at each frame's new audio (extend.guide); schedule then starts lower
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class Extender:
 
     def job(self, sampler: str = DEFAULT_SAMPLER, steps: int | None = DEFAULT_STEPS, context: float = DEFAULT_CONTEXT,
             new: float = DEFAULT_NEW, seed: int = 0, crop: bool = True, precision: str = DEFAULT_PRECISION,
-            betas: Sequence[float] | None = None, **options) -> Job:
+            betas: Sequence[float] | None = None, guide: str = DEFAULT_GUIDE, strength: float | None = None,
+            **options) -> Job:
         """Validate options into a :class:`Job` (one-line UserErrors).
 
         ``betas``: an explicit short noise schedule instead of ``steps`` respaced ones, e.g.
@@ -123,6 +128,11 @@ class Extender:
 
         ``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16"
         (:mod:`diffwave.runtime.precision`; on this CPU bf16 made each pass 1.56x faster).
+
+        ``guide``: "none", or "lpc" to start each frame's new audio from a linear-prediction
+        guess (:mod:`extend.guide`). ``strength`` in (0, 1]: the fraction of the schedule's steps
+        that run, its noisiest dropped (SDEdit's strength); below 1 it needs a guide. None: 1
+        without a guide, DEFAULT_STRENGTH with one.
         """
         fn = check_sampler(sampler)
         use_bf16(precision, next(self.model.parameters()).device)
@@ -143,12 +153,23 @@ class Extender:
             except (TypeError, ValueError) as exc:
                 raise UserError(f"betas must be a list of values in (0, 1): {exc}") from None
         try:
+            guess = make_guide(guide, self.sample_rate)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if strength is None:
+            strength = 1.0 if guess is None else DEFAULT_STRENGTH
+        if not (is_number(strength) and math.isfinite(strength) and 0 < strength <= 1):
+            raise UserError(f"strength must be a number in (0, 1], got {strength}")
+        if guess is None and strength < 1:
+            raise UserError("strength below 1 starts from a guess; give a guide (lpc)")
+        schedule = schedule.lowest(max(1, round(strength * len(schedule))))
+        try:
             check_knobs(sampler, len(schedule), options)
             check_model(sampler, self.model.config)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         plan = plan_frames(self.model, context, new, crop=crop)
-        return Job(fn, schedule, plan, dict(options), int(seed), precision)
+        return Job(fn, schedule, plan, dict(options), int(seed), precision, guess)
 
     def _model_input(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         frames = _as_frames(audio)
@@ -162,7 +183,7 @@ class Extender:
         denoiser = for_precision(self.model, job.precision)
         for index, chunk in enumerate(run_frames(denoiser, mono, total, job.sampler, job.schedule, job.plan,
                                                   job.seed, job.options, step_callback=on_step,
-                                                  candidates=candidates)):
+                                                  candidates=candidates, guide=job.guide)):
             if on_frame is not None:
                 on_frame(index, count, chunk)
             yield chunk
@@ -193,6 +214,8 @@ class Extender:
         Returns float64 in the input's layout ([L] or [L, C]).
         """
         job = self.job(**job_options)
+        if job.guide is not None:
+            raise UserError("a guide continues audio forward; inpaint fills gaps from both sides without one")
         frames = _as_frames(audio)
         mono = self._model_input(audio, sample_rate)
         ranges = gap_samples(gaps, int(sample_rate), frames.shape[0])
@@ -244,7 +267,8 @@ class Extender:
             check_loop_seam(seam, 2 * new, rate)  # the seam lies inside the continuation
             extended = _as_frames(self.extend(audio, rate, seconds, on_frame, **job_options))
             wrapped = np.concatenate([extended[n:], extended[:n]])  # [continuation | input]: the wrap is inside
-            filled = _as_frames(self.inpaint(wrapped, rate, [(new / rate - seam, new / rate)], on_frame, **job_options))
+            seam_options = {k: v for k, v in job_options.items() if k not in ("guide", "strength")}  # inpaint takes none
+            filled = _as_frames(self.inpaint(wrapped, rate, [(new / rate - seam, new / rate)], on_frame, **seam_options))
             out = np.concatenate([frames, filled[:new]])
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 

@@ -18,7 +18,16 @@ from diffwave.runtime.allocator import retain_freed_memory
 from diffwave.runtime.devices import resolve_device
 from diffwave.runtime.precision import emulated_bf16_warning
 
-from .api import DEFAULT_CONTEXT, DEFAULT_NEW, DEFAULT_PRECISION, DEFAULT_SAMPLER, DEFAULT_STEPS, MAX_SECONDS
+from .api import (
+    DEFAULT_CONTEXT,
+    DEFAULT_GUIDE,
+    DEFAULT_NEW,
+    DEFAULT_PRECISION,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+    DEFAULT_STRENGTH,
+    MAX_SECONDS,
+)
 from .files import extend_file
 from .samplers import SAMPLERS
 
@@ -46,6 +55,8 @@ def extend(
     resample: Optional[int] = typer.Option(None, help="repaint: resample count r (default 10)."),
     eta: Optional[float] = typer.Option(None, help="ddim: 0 deterministic (default) to 1 (DDPM's variance)."),
     weight: Optional[float] = typer.Option(None, help="guidance: reconstruction-guidance weight w (default 2)."),
+    guide: str = typer.Option(DEFAULT_GUIDE, help="Start each frame's new audio from a guess: none, or lpc (linear prediction of the context)."),
+    strength: Optional[float] = typer.Option(None, help=f"With a guide: the fraction of the steps that run, from the guess noised to that level (default {DEFAULT_STRENGTH:g})."),
     only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
@@ -57,6 +68,7 @@ def extend(
     betas = None if fast_schedule is None else _parse_betas(fast_schedule)
     given = {"jump_length": jump_length, "resample": resample, "eta": eta, "weight": weight}
     knobs = {k: v for k, v in given.items() if v is not None}  # the sampler owns its defaults
+    knobs.update(guide=guide, strength=strength)  # strength None: the engine's default for the guide
     console = Console(stderr=True)
     bar = Progress(TextColumn(f"[bold]{sampler}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)

@@ -22,6 +22,7 @@ from diffwave.model import DiffWave
 from diffwave.runtime.rng import FRAME, derived_generator
 from diffwave.schedule import Schedule
 
+from .guide import Guide
 from .samplers import Sampler
 from .seam import residual_fade
 
@@ -61,7 +62,8 @@ def frame_generator(seed: int, frame: int, device: torch.device) -> torch.Genera
 @torch.no_grad()
 def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sampler: Sampler, schedule: Schedule,
                plan: FramePlan, seed: int = 0, options: dict | None = None,
-               step_callback: Callable[[int, dict], None] | None = None, candidates: int = 1) -> Iterator[np.ndarray]:
+               step_callback: Callable[[int, dict], None] | None = None, candidates: int = 1,
+               guide: Guide | None = None) -> Iterator[np.ndarray]:
     """Yield the new audio of each frame (float32 [<= plan.new]) until ``total_new`` samples.
 
     ``audio`` [L] is the known audio (L >= 1); a shorter-than-context input is used whole.
@@ -69,6 +71,8 @@ def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sample
     ``candidates`` K > 1 runs K continuations as one batch and yields [K, <= plan.new]: each
     continues its own history, and candidate c starts every frame from the x_T that seed + c
     would (the batch's other draws come from seed's generator).
+    ``guide(history [<= context], g) -> [g]`` fills the generated region of ``known`` with a guess
+    (:mod:`extend.guide`), from which a shortened ``schedule`` starts; without one it is 0.
     """
     device = next(model.parameters()).device
     history = np.repeat(np.asarray(audio, dtype=np.float32)[None, -plan.context :], candidates, axis=0)  # [K, L]
@@ -80,6 +84,9 @@ def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sample
         length = k + g
         known = torch.zeros(candidates, length, device=device)
         known[:, :k] = torch.from_numpy(np.ascontiguousarray(ctx)).to(device) * plan.scale
+        if guide is not None:
+            guess = np.stack([guide(history[c], g) for c in range(candidates)])  # [K, g]
+            known[:, k:] = torch.from_numpy(guess).to(device) * plan.scale
         mask = torch.zeros(length, device=device)
         mask[:k] = 1.0
         gen = frame_generator(seed, frame, device)

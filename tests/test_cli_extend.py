@@ -207,6 +207,9 @@ def test_bad_seconds(song, model, capsys, seconds, tmp_path):
     (["--steps", "0"], "steps must be"),
     (["--precision", "fp16"], "precision must be one of"),
     (["--frobnicate"], "No such option"),
+    (["--guide", "oracle"], "unknown guide 'oracle'; choose one of none, lpc"),
+    (["--strength", "0.5"], "strength below 1 starts from a guess; give a guide (lpc)"),
+    (["--guide", "lpc", "--strength", "0"], "strength must be a number in (0, 1]"),
 ])
 def test_bad_options(song, model, capsys, args, message, tmp_path):
     """Unknown samplers, option values and options are usage errors on one line."""
@@ -385,3 +388,15 @@ def test_candidates_from_the_cli(song, model, capsys, tmp_path):
            "--candidates applies to extension", tmp_path)
     _fails([song, "-s", "0.1", "--candidates", "99", "--model", model, "-o", tmp_path / "d.wav", *FAST], capsys,
            "candidates must be an integer from 1 to 16", tmp_path)
+
+
+def test_guide_from_the_cli(song, model, capsys, tmp_path):
+    """--guide lpc extends from the linear-prediction guess; a gap refuses it in one line."""
+    out = tmp_path / "guided.wav"
+    code, err = _run([song, "-s", "0.25", "--model", model, *FAST, "--guide", "lpc", "--strength", "0.5", "-o", out], capsys)
+    assert code == 0, err
+    a, _ = sf.read(song, dtype="int16")
+    b, _ = sf.read(out, dtype="int16")
+    assert len(b) == len(a) + 2000 and np.array_equal(a, b[: len(a)])
+    _fails([song, "--gap", "0.1-0.2", "--model", model, *FAST, "--guide", "lpc", "-o", tmp_path / "g.wav"], capsys,
+           "inpaint fills gaps from both sides without one", tmp_path)
