@@ -256,13 +256,13 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
             crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto",
-            first_seed: int = 0, which: str = "all") -> dict:
+            first_seed: int = 0, which: str = "all", guide: str = "none", strength: float = 1.0) -> dict:
     """Run the yardstick for one model. Returns rows per (sampler, set), every run's scores
     (``runs``: sampler, prompts, prompt, seed and :func:`score_run`'s fields), envelopes and timing.
     ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
     (:meth:`extend.Extender.job`). Seeds ``first_seed .. first_seed + seeds - 1``; a seed's
     noise is the same for every prompt (:func:`extend.frames.frame_generator`). ``which``: the
-    prompt sets (:func:`prompts`)."""
+    prompt sets (:func:`prompts`). ``guide`` and ``strength``: the engine's (:mod:`extend.guide`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -280,7 +280,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
             real_pitch, real_voiced = real_info[name]
             for seed in range(first_seed, first_seed + seeds):
                 out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,
-                                   context=context, new=new, precision=precision)
+                                   context=context, new=new, precision=precision, guide=guide, strength=strength)
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
                 scores = score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model)
@@ -290,7 +290,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
         cost[sampler] = seconds / (made * CONTINUATION_S)
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "runs": per_run, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
-            "steps": steps, "seeds": seeds, "first_seed": first_seed, "context": context, "new": new, "precision": precision, "machine": machine()}
+            "steps": steps, "guide": guide, "strength": strength, "seeds": seeds, "first_seed": first_seed, "context": context, "new": new, "precision": precision, "machine": machine()}
 
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
@@ -314,6 +314,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompts", choices=PROMPT_SETS, default="all",
                    help="prompt sets: the reference clips, the synthetic notes, both (default), or steady sines")
     p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--guide", default="none", help="the engine's guide: none or lpc (extend.guide)")
+    p.add_argument("--strength", type=float, default=1.0, help="the engine's strength: the fraction of steps run")
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
     p.add_argument("--section", default="continuation", help="name of the card's marked section to replace")
@@ -322,13 +324,14 @@ def main(argv: list[str] | None = None) -> None:
     samplers = [s for s in args.samplers.split(",") if s]
     result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,
                          4 if args.quick else None, context=args.context, new=args.new, precision=args.precision,
-                         first_seed=args.first_seed, which=args.prompts)
+                         first_seed=args.first_seed, which=args.prompts, guide=args.guide, strength=args.strength)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "continuation.json", result)
     energy_plot(args.out / "energy.png", result["envelopes"])
     card = args.card or args.out.with_suffix(".md")
     body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
             f"{result['seeds']} seed(s) per prompt"
+            f"{'' if args.guide == 'none' else f'; guide {args.guide}, strength {args.strength:g}'}"
             f"{f' from {args.first_seed}' if args.first_seed else ''}; frames of {args.new:g} s new after {args.context:g} s context; "
             f"{'' if args.precision == 'auto' else args.precision + '; '}"
             f"{secs / 60:.1f} min on {result['machine']}.\n\n"

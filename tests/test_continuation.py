@@ -112,3 +112,25 @@ def test_steady_sines_are_their_own_set_and_score_as_held():
     run = score_run(fifth, real, *pitch_window(real, RATE), RATE)
     assert run["retention"] == pytest.approx([1.0] * len(WINDOWS), rel=0.02)
     assert not run["crepe hold"] and not run["yin hold"]
+
+
+def test_the_guide_alone_continues_the_synthetic_notes():
+    """The linear-prediction guess, scored by the yardstick with no model: the synthetic notes are
+    decaying partials, so it keeps their level and holds their pitch (measured 0.99-1.0 and 3 of 3)."""
+    from benchmarks.guide import guide_alone
+
+    row = guide_alone(16000, "synthetic")["rows"][0]
+    assert row["prompts"] == "synthetic notes" and row["pitch hold CREPE"] == 1.0
+    assert all(0.9 < row[f"retention {a:g}-{b:g} s"] < 1.1 for a, b in WINDOWS)
+
+
+def test_guide_script_smoke(tmp_path):
+    """benchmarks.guide --tiny --quick writes its table, JSON and energy plot."""
+    from benchmarks import guide
+
+    guide.main(["--tiny", "--quick", "--steps", "4", "--strengths", "0.5", "--out", str(tmp_path / "g")])
+    data = json.loads((tmp_path / "g" / "guide.json").read_text())
+    assert [r["sampler"] for r in data["rows"]][::2] == ["guide alone", "lambda, no guide", "lambda, guide, strength 0.5"]
+    assert set(data["pitch across the seam"]) == {"voiced prompts", "same pitch across the seam"}
+    assert (tmp_path / "g" / "energy.png").stat().st_size > 1000
+    assert "The real seam:" in (tmp_path / "g.md").read_text()
