@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from extend import Extender
+from extend.api import DEFAULT_STRENGTH
 
 from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, write_json
 from .metrics import CLICK, click_score, seam_flux_ratio
@@ -49,7 +50,10 @@ def summary(name: str, what: str, scores: list[dict]) -> dict:
             "flux ratio (median)": float(np.median([s["flux"] for s in scores])), "clips": len(scores)}
 
 
-def run(ex: Extender, pieces, samplers: list[str], steps: int) -> list[dict]:
+def run(ex: Extender, pieces, samplers: list[str], steps: int, guide: str = "none", strength: float | None = None) -> list[dict]:
+    """Rows per sampler; ``guide`` and ``strength`` are the engine's (:mod:`extend.guide`), and a
+    guided sampler's rows are named "SAMPLER + GUIDE"."""
+    job = {"steps": steps, "guide": guide, "strength": strength}
     rate = ex.sample_rate
     n = int(CLIP_S * rate)
     raw = [seam_scores(np.concatenate([a[:n], a[:n]]), n, rate) for _, a in pieces]
@@ -58,18 +62,19 @@ def run(ex: Extender, pieces, samplers: list[str], steps: int) -> list[dict]:
         wrap, left, right = [], [], []
         for _, audio in pieces:
             clip = audio[:n].astype(np.float64)
-            looped = ex.loop(clip, rate, SEAM_S, sampler=sampler, steps=steps)
+            looped = ex.loop(clip, rate, SEAM_S, sampler=sampler, **job)
             edge = int(SEAM_S / 2 * rate)
             made = np.concatenate([looped[-edge:], looped[:edge]])
             wrap.append({**seam_scores(np.concatenate([looped, looped]), n, rate),
                          "energy": rms_ratio(made, np.concatenate([clip[-edge:], clip[:edge]]))})
             a, b = CLIP_S / 2 - SEAM_S / 2, CLIP_S / 2 + SEAM_S / 2
-            filled = ex.inpaint(clip, rate, [(a, b)], sampler=sampler, steps=steps)
+            filled = ex.inpaint(clip, rate, [(a, b)], sampler=sampler, **job)
             i, j = int(round(a * rate)), int(round(b * rate))
             left.append({**seam_scores(filled, i, rate), "energy": rms_ratio(filled[i:j], clip[i:j])})
             right.append(seam_scores(filled, j, rate))
-        rows += [summary(sampler, "loop wrap, looped", wrap), summary(sampler, "gap, left seam", left),
-                 summary(sampler, "gap, right seam", right)]
+        name = sampler if guide == "none" else f"{sampler} + {guide}"
+        rows += [summary(name, "loop wrap, looped", wrap), summary(name, "gap, left seam", left),
+                 summary(name, "gap, right seam", right)]
     return rows
 
 
@@ -82,16 +87,22 @@ def main(argv: list[str] | None = None) -> None:
     add_engine_args(p)
     p.add_argument("--samplers", default="lambda,guidance", help="comma-separated samplers")
     p.add_argument("--clips", type=int, default=None, help="the first N reference clips (default: all)")
+    p.add_argument("--guide", default="none", help="the engine's guide: none or lpc (extend.guide)")
+    p.add_argument("--strength", type=float, default=None, help="the engine's strength [its default for the guide]")
     p.add_argument("--out", type=Path, default=Path("docs/repair"))
+    p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
+    p.add_argument("--section", default="repair", help="name of the card's marked section to replace")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     model = pick_model(args.model, args.tiny)
     pieces = clips(None, model.config.sample_rate, args.clips)
-    rows = run(Extender(model), pieces, [s for s in args.samplers.split(",") if s], args.steps)
-    write_json(args.out / "repair.json", {"rows": rows, "machine": machine(), "steps": args.steps})
-    body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`, {args.steps} steps; "
+    rows = run(Extender(model), pieces, [s for s in args.samplers.split(",") if s], args.steps, args.guide, args.strength)
+    write_json(args.out / "repair.json", {"rows": rows, "machine": machine(), "steps": args.steps, "guide": args.guide,
+                                          "strength": args.strength})
+    guided = "" if args.guide == "none" else f", guide {args.guide} at strength {args.strength or DEFAULT_STRENGTH:g}"
+    body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`, {args.steps} steps{guided}; "
             f"{(time.perf_counter() - t0) / 60:.1f} min on {machine()}.\n\n" + table(rows, COLUMNS))
-    replace_section(args.out.with_suffix(".md"), "repair", body)
+    replace_section(args.card or args.out.with_suffix(".md"), args.section, body)
     print(table(rows, COLUMNS))
 
 

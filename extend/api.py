@@ -129,8 +129,8 @@ class Extender:
         ``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16"
         (:mod:`diffwave.runtime.precision`; on this CPU bf16 made each pass 1.56x faster).
 
-        ``guide``: "none", or "lpc" to start each frame's new audio from a linear-prediction
-        guess (:mod:`extend.guide`). ``strength`` in (0, 1]: the fraction of the schedule's steps
+        ``guide``: "none", or "lpc" to start each frame's new audio (each gap chunk: from both
+        sides, :func:`extend.guide.two_sided`) from a linear-prediction guess (:mod:`extend.guide`). ``strength`` in (0, 1]: the fraction of the schedule's steps
         that run, its noisiest dropped (SDEdit's strength); below 1 it needs a guide. None: 1
         without a guide, DEFAULT_STRENGTH with one.
         """
@@ -214,8 +214,6 @@ class Extender:
         Returns float64 in the input's layout ([L] or [L, C]).
         """
         job = self.job(**job_options)
-        if job.guide is not None:
-            raise UserError("a guide continues audio forward; inpaint fills gaps from both sides without one")
         frames = _as_frames(audio)
         mono = self._model_input(audio, sample_rate)
         ranges = gap_samples(gaps, int(sample_rate), frames.shape[0])
@@ -231,7 +229,7 @@ class Extender:
                     on_frame(first + k, total, chunk)
 
             mono = fill_gap(denoiser, mono, ma, mb, job.sampler, job.schedule, job.plan, job.seed, job.options,
-                            first_frame=done, on_chunk=on_chunk)
+                            first_frame=done, on_chunk=on_chunk, guide=job.guide)
             done += chunk_count(ma, mb, job.plan)
             out[a:b] = gap_at_rate(out, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)  # after earlier fills
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
@@ -267,8 +265,7 @@ class Extender:
             check_loop_seam(seam, 2 * new, rate)  # the seam lies inside the continuation
             extended = _as_frames(self.extend(audio, rate, seconds, on_frame, **job_options))
             wrapped = np.concatenate([extended[n:], extended[:n]])  # [continuation | input]: the wrap is inside
-            seam_options = {k: v for k, v in job_options.items() if k not in ("guide", "strength")}  # inpaint takes none
-            filled = _as_frames(self.inpaint(wrapped, rate, [(new / rate - seam, new / rate)], on_frame, **seam_options))
+            filled = _as_frames(self.inpaint(wrapped, rate, [(new / rate - seam, new / rate)], on_frame, **job_options))
             out = np.concatenate([frames, filled[:new]])
         return out[:, 0] if np.asarray(audio).ndim == 1 else out
 

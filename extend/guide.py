@@ -88,6 +88,22 @@ def lpc_guide(rate: int, order: int = LPC_ORDER, fit_s: float = LPC_FIT_S) -> Gu
     return guide
 
 
+def two_sided(guide: Guide, left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    """A guess at ``n`` samples between ``left`` and ``right`` (either may be empty): the forward
+    guess from the left and the time-reversed guess from the right, cross-faded linearly, each
+    weighted most near its own side (a simple form of Etter 1996's two-sided AR interpolation). float32 [n]"""
+    w = (np.arange(n) + 0.5) / n  # [n], the right side's weight
+    forward = guide(left, n) if len(left) else None
+    backward = guide(np.ascontiguousarray(right[::-1]), n)[::-1] if len(right) else None
+    if forward is None and backward is None:
+        return np.zeros(n, dtype=np.float32)
+    if backward is None:
+        return forward
+    if forward is None:
+        return np.ascontiguousarray(backward)
+    return ((1.0 - w) * forward + w * backward).astype(np.float32)
+
+
 GUIDES = ("none", "lpc")
 
 

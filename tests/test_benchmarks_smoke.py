@@ -77,6 +77,10 @@ def test_repair_smoke(tmp_path):
     rows = json.loads((tmp_path / "r" / "repair.json").read_text())["rows"]
     assert [r["seam"] for r in rows] == ["loop wrap, raw clip", "loop wrap, looped", "gap, left seam", "gap, right seam"]
     assert (tmp_path / "r.md").read_text().count("| naive |") == 3
+    repair.main(["--tiny", "--clips", "1", "--steps", "4", "--samplers", "naive", "--guide", "lpc", "--strength", "0.5",
+                 "--out", str(tmp_path / "g"), "--card", str(tmp_path / "card.md"), "--section", "guided"])
+    text = (tmp_path / "card.md").read_text()
+    assert text.count("| naive + lpc |") == 3 and "guide lpc at strength 0.5" in text and "<!-- guided:end -->" in text
 
 
 def test_every_sampler_has_its_own_plot_colour():

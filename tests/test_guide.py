@@ -122,10 +122,32 @@ def test_guided_extension_keeps_the_prefix_runs_fewer_steps_and_repeats(ex):
     assert len(best) == 2 and all(np.array_equal(c.audio[: len(audio)], audio) for c in best)
 
 
-def test_loop_with_a_guide_guides_only_the_continuation(ex):
-    audio = piano_like(0.6, RATE)
-    out = ex.loop(audio, RATE, seam=0.1, seconds=0.3, guide="lpc", strength=0.3, **FAST)
-    assert out.shape == (len(audio) + 2400,) and np.array_equal(out[: len(audio)], audio)
+def test_two_sided_guess_fades_from_the_left_guess_to_the_right_one():
+    """Between two different tones the guess starts as the left one's continuation and ends as the
+    right one's run backwards; with one side it is that side's guess alone."""
+    from extend.guide import two_sided
+
+    t = np.arange(4000) / RATE
+    left, right = np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 500 * (t + 1.0))
+    guide = make_guide("lpc", RATE)
+    guess = two_sided(guide, left, right, 800)
+    gap_t = np.arange(4000, 4800) / RATE
+    assert np.corrcoef(guess[:80], np.sin(2 * np.pi * 300 * gap_t[:80]))[0, 1] > 0.95
+    before_right = np.sin(2 * np.pi * 500 * ((np.arange(800) - 800) / RATE + 1.0))  # the right tone, run back
+    assert np.corrcoef(guess[-80:], before_right[-80:])[0, 1] > 0.95
+    assert np.array_equal(two_sided(guide, left, right[:0], 800), guide(left, 800))
+    assert not np.any(two_sided(guide, left[:0], right[:0], 10))
+
+
+def test_inpaint_and_loop_take_the_guide(ex):
+    """A gap is filled from the two-sided guess (fewer steps, the rest bit-exact); a loop guides
+    both its continuation and its wrap."""
+    audio = piano_like(0.8, RATE)
+    fixed = ex.inpaint(audio, RATE, [(0.3, 0.4)], guide="lpc", strength=0.3, **FAST)
+    assert np.array_equal(fixed[:2400], audio[:2400]) and np.array_equal(fixed[3200:], audio[3200:])
+    assert not np.array_equal(fixed, ex.inpaint(audio, RATE, [(0.3, 0.4)], **FAST))
+    looped = ex.loop(audio, RATE, seam=0.1, seconds=0.3, guide="lpc", strength=0.3, **FAST)
+    assert looped.shape == (len(audio) + 2400,) and np.array_equal(looped[: len(audio)], audio)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -138,8 +160,3 @@ def test_loop_with_a_guide_guides_only_the_continuation(ex):
 def test_bad_guide_options_are_one_line_errors(ex, bad, message):
     with pytest.raises(UserError, match=message):
         ex.extend(piano_like(0.2, RATE), RATE, 0.1, **{**FAST, **bad})
-
-
-def test_inpaint_refuses_a_guide(ex):
-    with pytest.raises(UserError, match="inpaint fills gaps from both sides without one"):
-        ex.inpaint(piano_like(0.6, RATE), RATE, [(0.2, 0.3)], guide="lpc", **FAST)
