@@ -51,11 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     """The continuation yardstick (``lambda``) on :class:`SpectralSubtraction`, with the bundled
     model's schedule and data scale, on the reference clips, the synthetic notes and the steady sines."""
     import argparse
-    import os
     from pathlib import Path
 
     from . import continuation as yard
-    from .common import pick_model, replace_section, table, timed, write_json
+    from .common import pick_model, timed, write_json
 
     p = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=4)
@@ -73,15 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.out / "continuation.json", results)
     envelopes = {f"{which}: {k}": v for which, r in results.items() for k, v in r["envelopes"].items()}
     yard.energy_plot(args.out / "energy.png", envelopes)
-    card = args.card or args.out.with_suffix(".md")
-    body = (f"Denoiser: `benchmarks.classical.SpectralSubtraction` (the bundled model's schedule and data scale); "
+    head = (f"Denoiser: `benchmarks.classical.SpectralSubtraction` (the bundled model's schedule and data scale); "
             f"`lambda`, {args.steps} steps, {args.seeds} seed(s) per prompt; frames of 1 s new after 4 s context; fp32; "
-            f"{secs / 60:.1f} min on {results['sines']['machine']}.\n\n" + table(rows, yard.COLUMNS)
-            + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
-    replace_section(card, args.section, body)
-    print(table(rows, yard.COLUMNS))
-    print(f"{secs:.0f} s; wrote {card} and {args.out}/")
-
+            f"{secs / 60:.1f} min on {results['sines']['machine']}.")
+    yard.publish(args.out, args.card or args.out.with_suffix(".md"), args.section, head, rows, secs)
 
 if __name__ == "__main__":
     from .common import run_script

@@ -298,6 +298,15 @@ COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "r
            "centroid ratio", "wall s per new s"]
 
 
+def publish(out: Path, card: Path, section: str, head: str, rows: list[dict], secs: float, note: str = "") -> None:
+    """Write ``head``, the table of ``rows``, ``note`` and a link to ``out``/energy.png into the
+    marked ``section`` of ``card``, and print the table."""
+    replace_section(card, section, head + "\n\n" + table(rows, COLUMNS) + note
+                    + f"\n![energy across the seam]({os.path.relpath(out, card.parent)}/energy.png)\n")
+    print(table(rows, COLUMNS))
+    print(f"{secs:.0f} s; wrote {card} and {out}/")
+
+
 def energy_plot(path: Path, envelopes: dict) -> Path:
     from . import plots
 
@@ -328,22 +337,19 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "continuation.json", result)
     energy_plot(args.out / "energy.png", result["envelopes"])
-    card = args.card or args.out.with_suffix(".md")
-    body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
+    head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; {result['steps']} steps, "
             f"{result['seeds']} seed(s) per prompt"
+            f"{f' from {args.first_seed}' if args.first_seed else ''}"
             f"{'' if args.guide == 'none' else f'; guide {args.guide}, strength {args.strength:g}'}"
-            f"{f' from {args.first_seed}' if args.first_seed else ''}; frames of {args.new:g} s new after {args.context:g} s context; "
+            f"; frames of {args.new:g} s new after {args.context:g} s context; "
             f"{'' if args.precision == 'auto' else args.precision + '; '}"
-            f"{secs / 60:.1f} min on {result['machine']}.\n\n"
-            + table(result["rows"], COLUMNS) + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
+            f"{secs / 60:.1f} min on {result['machine']}.")
+    note = ""
     if model.config.mixed_levels:
         rows = context_snr(model, [x for _, x in clips(None, model.config.sample_rate)])
-        body += "\nx0 estimate just after the seam, context at the same level against a clean context:\n\n" \
+        note = "\nx0 estimate just after the seam, context at the same level against a clean context:\n\n" \
             + table(rows, list(rows[0])) + "\n"
-    replace_section(card, args.section, body)
-    print(table(result["rows"], COLUMNS))
-    print(f"{secs:.0f} s; wrote {card} and {args.out}/")
-
+    publish(args.out, args.card or args.out.with_suffix(".md"), args.section, head, result["rows"], secs, note)
 
 if __name__ == "__main__":
     run_script(main)

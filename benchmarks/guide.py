@@ -17,14 +17,13 @@ A continuation that sustains the note sounding at the seam holds pitch in about 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import continuation as yard
-from .common import add_engine_args, machine, pick_model, replace_section, run_script, table, timed, write_json
+from .common import add_engine_args, machine, pick_model, run_script, timed, write_json
 
 
 def guide_alone(rate: int, which: str = "all", limit: int | None = None) -> dict:
@@ -93,18 +92,13 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.out / "guide.json", {"rows": rows, "envelopes": env, "pitch across the seam": ceiling, "steps": args.steps,
                                          "seeds": seeds, "machine": machine()})
     yard.energy_plot(args.out / "energy.png", env)
-    card = args.card or args.out.with_suffix(".md")
     n_held, n_voiced = len(ceiling["same pitch across the seam"]), len(ceiling["voiced prompts"])
-    body = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps before "
+    head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps before "
             f"the strength cut, {seeds} seed(s) per prompt (the guide alone is deterministic); fp32; "
-            f"{secs / 60:.1f} min on {machine()}.\n\n" + table(rows, yard.COLUMNS)
-            + f"\nThe real seam: {n_held} of {n_voiced} voiced reference prompts have the same pitch (CREPE, 50 cents) in the "
-            f"prompt's last 0.25 s as in the real continuation's first 0.25 s ({', '.join(ceiling['same pitch across the seam'])}).\n"
-            + f"\n![energy across the seam]({os.path.relpath(args.out, card.parent)}/energy.png)\n")
-    replace_section(card, args.section, body)
-    print(table(rows, yard.COLUMNS))
-    print(f"{secs:.0f} s; wrote {card} and {args.out}/")
-
+            f"{secs / 60:.1f} min on {machine()}.")
+    note = (f"\nThe real seam: {n_held} of {n_voiced} voiced reference prompts have the same pitch (CREPE, 50 cents) in the "
+            f"prompt's last 0.25 s as in the real continuation's first 0.25 s ({', '.join(ceiling['same pitch across the seam'])}).\n")
+    yard.publish(args.out, args.card or args.out.with_suffix(".md"), args.section, head, rows, secs, note)
 
 if __name__ == "__main__":
     run_script(main)
