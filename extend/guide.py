@@ -27,7 +27,7 @@ import scipy.signal
 
 Guide = Callable[[np.ndarray, int], np.ndarray]  # (context [L], n) -> guess [n]
 
-LPC_ORDER = 2048  # 128 ms at 16 kHz: resolves partials 8 Hz apart, the low piano register's spacing
+LPC_ORDER = 2048  # 128 ms at 16 kHz: resolves partials about fs / p = 8 Hz apart, under A0's 27.5 Hz spacing
 LPC_FIT_S = 4.0  # the engine's default context
 WHITE_NOISE_CORRECTION = 1e-6  # -60 dB added to the zero-lag autocorrelation: a Toeplitz system that always solves
 
