@@ -134,6 +134,17 @@ def replace_section(path: Path, name: str, body: str) -> None:
     path.write_text(head + start + body + "\n" + rest[rest.index(end):])
 
 
+def read_json(path: Path) -> dict:
+    """A benchmark's saved result; a missing or unreadable file is a :class:`UserError`."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a saved benchmark result")
+    return data
+
+
 def write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")

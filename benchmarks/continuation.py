@@ -12,7 +12,9 @@ the public API (:class:`extend.Extender`) and the new second is scored against t
   too, with a median pitch within 50 cents of the real one (CREPE; and YIN, on the frames
   CREPE calls voiced);
 - voiced fraction of the generated second against the real second's;
-- spectral centroid ratio (median over frames, generated / real).
+- spectral centroid ratio (median over frames, generated / real);
+- level error: |20 log10 retention| averaged over the windows (dB either way, so a continuation
+  that freezes louder than the real one decays is penalised as one that falls silent).
 
     python -m benchmarks.continuation --out docs/continuation            # bundled model, lambda
     python -m benchmarks.continuation --samplers lambda,naive,repaint --model m.safetensors
@@ -28,8 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
+from diffwave.io.errors import UserError
+
 from . import crepe
-from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, timed, write_json
+from .common import (
+    add_engine_args,
+    clips,
+    machine,
+    pick_model,
+    read_json,
+    replace_section,
+    run_script,
+    table,
+    timed,
+    write_json,
+)
 from .metrics import VOICED, spectral_centroid, yin
 
 PROMPT_S = 5.0
@@ -144,8 +159,18 @@ def prompts(rate: int, limit: int | None, which: str = "all") -> list[tuple[str,
     return out
 
 
+LEVEL_FLOOR = 1e-3  # retention is clipped to [1e-3, 1e3] before the log: silence reads 60 dB, not inf
+
+
+def level_error_db(ret: np.ndarray) -> np.ndarray:
+    """Mean over windows of |20 log10 retention| (NaN windows skipped), per run. [runs, windows] -> [runs]"""
+    db = np.abs(20 * np.log10(np.clip(ret, LEVEL_FLOOR, 1 / LEVEL_FLOOR)))
+    return np.nanmean(np.where(np.isnan(ret), np.nan, db), axis=1)
+
+
 def summarise(runs: list[dict]) -> dict:
-    """Medians of retention per window; pitch hold over voiced prompts; mean voiced fractions."""
+    """Medians of retention per window and of the level error; pitch hold over voiced prompts;
+    mean voiced fractions."""
     ret = np.array([r["retention"] for r in runs], dtype=float)  # [runs, windows]
     voiced = [r for r in runs if r["voiced prompt"]]
     row = {f"retention {a:g}-{b:g} s": float(np.nanmedian(ret[:, i])) if len(runs) else float("nan")
@@ -157,7 +182,21 @@ def summarise(runs: list[dict]) -> dict:
     row["voiced fraction"] = float(np.mean([r["voiced"] for r in runs]))
     row["voiced / real"] = row["voiced fraction"] / real if real > 0 else float("nan")
     row["centroid ratio"] = float(np.nanmedian([r["centroid ratio"] for r in runs]))
+    row["level error dB"] = float(np.nanmedian(level_error_db(ret))) if len(runs) else float("nan")
     return row
+
+
+def rescore(result: dict) -> list[dict]:
+    """The rows of a saved ``continuation.json`` recomputed from its runs by today's
+    :func:`summarise` (so older results gain newer columns), with their stored cost."""
+    if not {"rows", "runs"} <= set(result):
+        raise UserError("not a continuation result: it has no rows and runs")
+    cost = {(r["sampler"], r["prompts"]): r.get("wall s per new s", float("nan")) for r in result["rows"]}
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for run in result["runs"]:
+        groups.setdefault((run["sampler"], run["prompts"]), []).append(run)
+    return [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost.get((s, g), float("nan"))}
+            for (s, g), r in groups.items()]
 
 
 SEAM_TS = (20, 50, 100)
@@ -295,7 +334,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
            "retention 0.5-1 s", "pitch hold CREPE", "pitch hold YIN", "voiced runs", "voiced fraction", "voiced / real",
-           "centroid ratio", "wall s per new s"]
+           "centroid ratio", "level error dB", "wall s per new s"]
 
 
 def publish(out: Path, card: Path, section: str, head: str, rows: list[dict], secs: float, note: str = "") -> None:
@@ -328,7 +367,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
     p.add_argument("--section", default="continuation", help="name of the card's marked section to replace")
+    p.add_argument("--rescore", type=Path, nargs="+", metavar="JSON",
+                   help="print the tables of saved continuation.json files, recomputed from their runs; run nothing")
     args = p.parse_args(argv)
+    if args.rescore:
+        for path in args.rescore:
+            data = read_json(path)  # one result, or several under names (as benchmarks.classical saves)
+            parts = {"": data} if "runs" in data else {k: v for k, v in data.items() if isinstance(v, dict)}
+            if not parts:
+                raise UserError(f"{path} is not a continuation result: it has no rows and runs")
+            for name, part in parts.items():
+                print(f"{path}{f' [{name}]' if name else ''}:\n\n{table(rescore(part), COLUMNS)}\n")
+        return
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
     result, secs = timed(measure, model, samplers, 1 if args.quick else args.seeds, args.steps,

@@ -57,6 +57,42 @@ def test_a_continuation_a_fifth_away_fails_pitch_hold(note):
     assert not run["crepe hold"] and not run["yin hold"]
 
 
+def test_level_error_penalises_a_freeze_as_much_as_a_fade():
+    """|20 log10 retention| over the windows: 0 dB at the real level, 20 dB at 10x louder or 10x
+    quieter, 60 dB (the floor) for silence; a window where the real one is silent (NaN) is skipped."""
+    from benchmarks.continuation import level_error_db
+
+    ret = np.array([[1.0] * 4, [10.0] * 4, [0.1] * 4, [0.0] * 4, [np.nan, 10.0, 0.1, 10.0]])
+    assert level_error_db(ret) == pytest.approx([0.0, 20.0, 20.0, 60.0, 20.0])
+    runs = [{"retention": list(r), "voiced prompt": False, "crepe hold": False, "yin hold": False, "voiced": 0.0,
+             "real voiced": 0.0, "centroid ratio": 1.0} for r in ret[:3]]
+    assert summarise(runs)["level error dB"] == pytest.approx(20.0)
+
+
+def test_rescore_recomputes_rows_from_saved_runs(tmp_path, capsys):
+    """--rescore rebuilds a saved result's rows from its runs, with today's columns and the stored
+    cost, for one result or several under names; a file without runs is one error, not a traceback."""
+    from benchmarks import continuation
+
+    run = {"sampler": "lambda", "prompts": "reference clips", "prompt": "c", "seed": 0, "retention": [2.0] * 4,
+           "voiced prompt": True, "crepe hold": True, "yin hold": False, "voiced": 0.5, "real voiced": 0.5,
+           "centroid ratio": 1.0}
+    saved = {"rows": [{"sampler": "lambda", "prompts": "reference clips", "wall s per new s": 7.0}], "runs": [run]}
+    row = continuation.rescore(saved)[0]
+    assert row["level error dB"] == pytest.approx(20 * np.log10(2.0)) and row["wall s per new s"] == 7.0
+    assert row["retention 0.5-1 s"] == 2.0 and row["pitch hold CREPE"] == 1.0
+    (tmp_path / "one.json").write_text(json.dumps(saved))
+    (tmp_path / "two.json").write_text(json.dumps({"a": saved, "b": saved}))
+    continuation.main(["--rescore", str(tmp_path / "one.json"), str(tmp_path / "two.json")])
+    out = capsys.readouterr().out
+    assert out.count("level error dB") == 3 and "two.json [b]" in out
+    from diffwave.io.errors import UserError
+
+    (tmp_path / "bad.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(UserError, match="no rows and runs"):
+        continuation.main(["--rescore", str(tmp_path / "bad.json")])
+
+
 def test_continuation_script_smoke(tmp_path):
     """benchmarks.continuation --tiny --quick writes its table, JSON and energy plot."""
     from benchmarks import continuation
