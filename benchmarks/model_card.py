@@ -7,6 +7,7 @@ from the run folder's log. The text between the card's ``<!-- measured -->`` mar
 replaced; the rest of the card is prose.
 
     python -m benchmarks.model_card --run training/piano-rf1s-dense20 --card docs/model-card.md
+    python -m benchmarks.model_card --model m.safetensors --denoising-only   # the x0-SNR table alone
 """
 
 from __future__ import annotations
@@ -126,10 +127,16 @@ def main(argv=None) -> None:
     p.add_argument("--model", default=None)
     p.add_argument("--tiny", action="store_true")
     p.add_argument("--run", type=Path, default=Path("training/piano-rf1s-dense20"))  # the bundled model's run
+    p.add_argument("--denoising-only", action="store_true",
+                   help="print the one-pass denoising table (1 s of each validation clip); sample and write nothing")
     add_measure_args(p)
     args = p.parse_args(argv)
     model = pick_model(args.model, args.tiny)
     rate = model.config.sample_rate
+    if args.denoising_only:
+        print(table(denoising_rows(model, [x for _, x in clips(None, rate, args.clips)]),
+                    ["t", "model x0-SNR dB", "no-denoising SNR dB", "eps L1"]))
+        return
     n = int(args.seconds * rate)
     val = [x[:n] for _, x in clips(None, rate, args.clips)]
     m = measure(model, val, args.samples, args.seconds, args.steps, args.crepe)

@@ -38,6 +38,15 @@ def test_model_card_smoke(tmp_path):
     assert np.isfinite(data["ks"])
 
 
+def test_denoising_only_prints_the_table_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """--denoising-only: one row per level on stdout; no card, figures or samples are written."""
+    monkeypatch.chdir(tmp_path)
+    model_card.main(["--tiny", "--clips", "2", "--denoising-only", "--card", "card.md", "--figures", "fig"])
+    out = capsys.readouterr().out
+    assert "model x0-SNR dB" in out and all(f"\n| {t} |" in out for t in model_card.DENOISE_STEPS)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_training_record_reads_the_measured_model_not_the_bundled_one(tmp_path):
     """--model X: the record's steps and options come from X's own metadata."""
     from diffwave.checkpoint import save_model
