@@ -185,11 +185,20 @@ def summarise(runs: list[dict]) -> dict:
     return row
 
 
+def saved_results(data: dict, path: Path) -> dict[str, dict]:
+    """The results in a saved file: the file itself (name ""), or each of its named parts, as
+    benchmarks.classical saves them. Every one must have rows and runs."""
+    parts = {"": data} if {"rows", "runs"} & set(data) else {k: v for k, v in data.items() if isinstance(v, dict)}
+    for name, part in (parts or {"": data}).items():
+        if not {"rows", "runs"} <= set(part):
+            raise UserError(f"{path}{f' [{name}]' if name else ''} is not a continuation result: it has no rows and runs")
+    return parts
+
+
 def rescore(result: dict) -> list[dict]:
-    """The rows of a saved ``continuation.json`` recomputed from its runs by today's
-    :func:`summarise` (so older results gain newer columns), with their stored cost."""
-    if not {"rows", "runs"} <= set(result):
-        raise UserError("not a continuation result: it has no rows and runs")
+    """The rows of a saved ``continuation.json`` result (one of :func:`saved_results`)
+    recomputed from its runs by today's :func:`summarise` (so older results gain newer
+    columns), with their stored cost."""
     cost = {(r["sampler"], r["prompts"]): r.get("wall s per new s", float("nan")) for r in result["rows"]}
     groups: dict[tuple[str, str], list[dict]] = {}
     for run in result["runs"]:
@@ -371,11 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.rescore:
         for path in args.rescore:
-            data = read_json(path)  # one result, or several under names (as benchmarks.classical saves)
-            parts = {"": data} if "runs" in data else {k: v for k, v in data.items() if isinstance(v, dict)}
-            if not parts:
-                raise UserError(f"{path} is not a continuation result: it has no rows and runs")
-            for name, part in parts.items():
+            for name, part in saved_results(read_json(path), path).items():
                 print(f"{path}{f' [{name}]' if name else ''}:\n\n{table(rescore(part), COLUMNS)}\n")
         return
     model = pick_model(args.model, args.tiny)
