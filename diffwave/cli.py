@@ -52,6 +52,10 @@ def train_cmd(
                                                   help="Learn a correction to spectral subtraction over the whole "
                                                        "window (diffwave.spectral); an --init model gets it from "
                                                        "`diffwave grow --spectral-prior`."),
+    spectral_zero_pad: Optional[bool] = typer.Option(None, "--spectral-zero-pad/--no-spectral-zero-pad",
+                                                     help="With the spectral prior: zero-pad its FFT to twice the "
+                                                          "window, so its filter does not wrap the window's end onto "
+                                                          "its start (models before 2026-12-07 wrap)."),
     mixed_fraction: float = typer.Option(0.5, help="With --mixed-levels: share of crops that get mixed levels."),
     terminal_alpha_bar: Optional[float] = typer.Option(None, help="Rescale the noise schedule so that abar_T is this "
                                                        "(e.g. 1e-4: x_T is pure noise, as sampling assumes)."),
@@ -85,7 +89,7 @@ def train_cmd(
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
             "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
             "mixed_levels": mixed_levels, "terminal_alpha_bar": terminal_alpha_bar,
-            "spectral_prior": spectral_prior}
+            "spectral_prior": spectral_prior, "spectral_zero_pad": spectral_zero_pad}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
         base = ModelConfig()
@@ -201,12 +205,15 @@ def grow_cmd(
     spectral_prior: bool = typer.Option(False, "--spectral-prior", help="Also add the spectral prior: the output "
                                         "becomes a learned correction to spectral subtraction over the whole "
                                         "window (starts at 0, so the grown model is the prior until trained)."),
+    spectral_zero_pad: bool = typer.Option(False, "--spectral-zero-pad", help="Zero-pad the spectral prior's FFT "
+                                           "(the model's, or the one added), so its filter does not wrap the "
+                                           "window's end onto its start; the weights are kept."),
     seed: int = typer.Option(0, help="Seed for the new units' initial weights."),
     force: bool = typer.Option(False, help="Overwrite an existing output file."),
 ) -> None:
     """Widen and deepen a trained model without changing what it computes; train on with --init."""
     from .checkpoint import read_metadata, save_model
-    from .growth import add_spectral_prior, grow
+    from .growth import add_spectral_prior, grow, zero_pad_prior
 
     check_output(out, force)
     small = load_model(model)
@@ -215,18 +222,23 @@ def grow_cmd(
     big = grow(small, channels, layers, torch.Generator().manual_seed(seed))
     if spectral_prior:
         big = add_spectral_prior(big)
+    if spectral_zero_pad:
+        big = zero_pad_prior(big)
     try:
         steps = read_metadata(model).get("training_steps")
     except UserError:  # a reference checkpoint: no metadata to carry
         steps = None
     extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"
-                           + (", spectral prior added" if spectral_prior else "")}
+                           + (", spectral prior added" if spectral_prior else "")
+                           + (", prior zero-padded" if spectral_zero_pad else "")}
     save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
     rate = small.config.sample_rate
-    reach = "the whole window (spectral prior)" if spectral_prior else f"{big.receptive_field / rate:.2f} s"
+    def reach(m) -> str:
+        return "the whole window (spectral prior)" if m.config.spectral_prior else f"{m.receptive_field / rate:.2f} s"
+
     print(f"wrote {out}: C{channels}/L{layers}, {sum(p.numel() for p in big.parameters())} parameters "
-          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {reach} "
-          f"(from {small.receptive_field / rate:.2f} s)")
+          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {reach(big)} "
+          f"(from {reach(small)})")
 
 
 @app.command("sample")

@@ -58,6 +58,11 @@ class ModelConfig:
     # whole window it is given (diffwave.spectral), whose clean estimate is also its second input
     # channel. The window, not the convolutions, then bounds what one pass sees.
     spectral_prior: bool = False
+    # With spectral_prior: False (every prior model before 2026-12-07), the prior's FFT spans
+    # exactly the row, so its filter is circular and the row's end borders its start (in the
+    # engine's frame: the new audio's end borders the oldest context). True: the row is zero-
+    # padded to twice its length first, so the filter is a linear one and nothing wraps.
+    spectral_zero_pad: bool = False
 
     def __post_init__(self) -> None:
         for name, (kind, low, high) in LIMITS.items():
@@ -83,6 +88,10 @@ class ModelConfig:
             raise ValueError(f"model config mixed_levels must be true or false, got {self.mixed_levels!r}")
         if not isinstance(self.spectral_prior, bool):
             raise ValueError(f"model config spectral_prior must be true or false, got {self.spectral_prior!r}")
+        if not isinstance(self.spectral_zero_pad, bool):
+            raise ValueError(f"model config spectral_zero_pad must be true or false, got {self.spectral_zero_pad!r}")
+        if self.spectral_zero_pad and not self.spectral_prior:
+            raise ValueError("model config spectral_zero_pad is an option of spectral_prior, which is off")
         if self.spectral_prior and self.mixed_levels:
             raise ValueError("model config spectral_prior needs one noise level per window; it cannot be combined "
                              "with mixed_levels")

@@ -125,3 +125,15 @@ def add_spectral_prior(model: DiffWave) -> DiffWave:
     state["output_projection.bias"].zero_()
     return build_model(cfg, state)
 
+
+
+def zero_pad_prior(model: DiffWave) -> DiffWave:
+    """``model`` with ``config.spectral_zero_pad`` on and the same weights: its prior's filter
+    stops wrapping the window's end onto its start (:func:`diffwave.spectral.subtraction_estimate`).
+    The network was trained on the wrapped prior's estimate, so it is a different model; the
+    continuation yardstick says whether it is a better one. Returns an eval-mode model."""
+    if not model.config.spectral_prior:
+        raise UserError("zero padding is an option of the spectral prior, which this model lacks "
+                        "(add it with --spectral-prior)")
+    cfg = dataclasses.replace(model.config, spectral_zero_pad=True)
+    return build_model(cfg, {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()})

@@ -34,32 +34,38 @@ def interpolate_sqrt_alpha_bar(table: torch.Tensor, t: torch.Tensor) -> torch.Te
     return table[low] + (steps - low.to(table.dtype)) * (table[high] - table[low])
 
 
-def subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+def subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, threshold: float | None = None,
+                         zero_pad: bool = False) -> torch.Tensor:
     """Clean estimate from y = x0 + sigma z (z white, unit variance), per row, over its length n.
 
     Per rfft bin k: P_k = max(|Y_k|^2 - a n sigma^2, 0), x0_hat = irfft(P_k / (P_k + n sigma^2) Y_k)
     (power spectral subtraction, then the Wiener gain). ``threshold`` a defaults to ln(n / 2),
     the expected largest of n / 2 unit-mean exponentials (the noise bins' |Z_k|^2 / n): below
-    it a bin is most likely noise alone. y: [B, n]; sig2: [B] or scalar. Returns [B, n]."""
+    it a bin is most likely noise alone. ``zero_pad``: the DFT is taken over the row padded
+    with n zeros (a noise bin's expected power is still n sigma^2) and the first n samples are
+    kept, so the gain filters linearly instead of wrapping the row's end onto its start.
+    y: [B, n]; sig2: [B] or scalar. Returns [B, n]."""
     n = y.shape[-1]
+    size = 2 * n if zero_pad else n
     a = math.log(max(n / 2, 2.0)) if threshold is None else threshold
     noise = n * torch.as_tensor(sig2, dtype=y.dtype, device=y.device).reshape(-1, 1)
-    spec = torch.fft.rfft(y, dim=-1)
+    spec = torch.fft.rfft(y, n=size, dim=-1)
     power = (spec.abs() ** 2 - a * noise).clamp_min(0.0)
-    return torch.fft.irfft(power / (power + noise) * spec, n=n, dim=-1)
+    return torch.fft.irfft(power / (power + noise) * spec, n=size, dim=-1)[..., :n]
 
 
-def spectral_prior(x: torch.Tensor, root: torch.Tensor, parameterization: str) -> tuple[torch.Tensor, torch.Tensor]:
+def spectral_prior(x: torch.Tensor, root: torch.Tensor, parameterization: str,
+                   zero_pad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """The prior's clean estimate and its prediction in ``parameterization``, both [B, L] float32.
 
     x = x_t [B, L]; root = sqrt(abar_t) [B]. y = x_t / sqrt(abar) = x0 + sqrt((1 - abar) / abar) z
-    (DDPM eq. 4), x0_hat = :func:`subtraction_estimate` (y), and with s = sqrt(1 - abar):
+    (DDPM eq. 4), x0_hat = :func:`subtraction_estimate` (y, zero_pad), and with s = sqrt(1 - abar):
     eps = (x_t - sqrt(abar) x0_hat) / s, v = (sqrt(abar) x_t - x0_hat) / s (Salimans & Ho 2022, eq. 5)."""
     with torch.autocast(x.device.type, enabled=False):  # the FFT runs in float32 whatever the caller's precision
         x, a = x.float(), root.float()[:, None]  # [B, L], [B, 1]
         abar = a * a
         s = (1.0 - abar).clamp_min(1e-12).sqrt()
-        x0 = subtraction_estimate(x / a, ((1.0 - abar) / abar)[:, 0])
+        x0 = subtraction_estimate(x / a, ((1.0 - abar) / abar)[:, 0], zero_pad=zero_pad)
         if parameterization == "eps":
             return x0, (x - a * x0) / s
         return x0, (a * x - x0) / s

@@ -15,7 +15,7 @@ from diffwave.config import ModelConfig
 from diffwave.growth import add_spectral_prior
 from diffwave.io.cli_util import run_app
 from diffwave.model import DiffWave
-from diffwave.spectral import spectral_prior
+from diffwave.spectral import spectral_prior, subtraction_estimate
 from diffwave.training.config import TrainConfig
 from diffwave.training.loop import train
 from extend import Extender
@@ -84,6 +84,39 @@ def test_the_prior_is_off_in_old_configs_and_refuses_level_maps():
         dataclasses.replace(TINY, spectral_prior=1)
 
 
+def test_zero_padding_stops_the_filter_wrapping_the_row_end_onto_its_start():
+    """A tone burst at the row's start: the circular filter smears it onto the row's end (its
+    neighbour on the circle), the zero-padded one does not, and both recover the burst itself."""
+    n, sig2 = 4000, 1e-3
+    k = torch.arange(n, dtype=torch.float64)
+    burst = torch.zeros(n, dtype=torch.float64)
+    burst[:200] = torch.hann_window(200, dtype=torch.float64) * torch.sin(2 * torch.pi * 0.05 * k[:200])
+    y = (burst + sig2**0.5 * torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64))[None]
+    wrapped, padded = subtraction_estimate(y, sig2)[0], subtraction_estimate(y, sig2, zero_pad=True)[0]
+    assert padded[-200:].pow(2).mean() < 0.2 * wrapped[-200:].pow(2).mean()
+    for est in (wrapped, padded):
+        assert (est[:200] - burst[:200]).pow(2).mean() < 0.05 * burst[:200].pow(2).mean()
+
+
+def test_zero_padding_is_a_prior_option_that_old_configs_lack():
+    """A config without the field (every prior model before it) means the circular filter; the
+    flag alone, without the prior, is refused; the model passes it to the prior."""
+    prior = dataclasses.replace(V, spectral_prior=True)
+    old = prior.to_json().replace(', "spectral_zero_pad": false', "")
+    assert "spectral_zero_pad" not in old and ModelConfig.from_json(old).spectral_zero_pad is False
+    with pytest.raises(ValueError, match="spectral_zero_pad"):
+        dataclasses.replace(V, spectral_zero_pad=True)
+    model = add_spectral_prior(tiny_model(config=V))
+    padded = DiffWave(dataclasses.replace(model.config, spectral_zero_pad=True))
+    padded.load_state_dict(model.state_dict())
+    t = torch.tensor([5, 9])
+    xt, _ = noisy(model, t)
+    root = model.sqrt_alpha_bar_at(t)
+    with torch.no_grad():
+        assert torch.allclose(padded.network(xt, t), spectral_prior(xt, root, "v", zero_pad=True)[1], atol=1e-5)
+        assert not torch.allclose(padded.network(xt, t), model.network(xt, t), atol=1e-5)
+
+
 def test_prior_eps_and_v_describe_the_same_estimate():
     """eps and v from spectral_prior turn back into the same clean estimate (Salimans & Ho eq. 5)."""
     g = torch.Generator().manual_seed(2)
@@ -118,3 +151,25 @@ def test_grow_adds_the_prior_from_the_cli(tmp_path, capsys):
     assert run_app(app, ["grow", str(grown), "--out", str(again), "--spectral-prior"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already has the spectral prior" in err and not again.exists()
+
+
+def test_grow_zero_pads_a_prior_and_a_fine_tune_may_too(tmp_path, capsys):
+    """`diffwave grow --spectral-zero-pad` keeps every weight and sets the flag; a model without
+    the prior is one line and writes nothing; a fine-tune (--init) may switch the padding on."""
+    from diffwave.training.state import _init_model
+
+    plain, prior, padded = (tmp_path / f"{name}.safetensors" for name in ("plain", "prior", "padded"))
+    save_model(plain, tiny_model(config=V))
+    save_model(prior, add_spectral_prior(tiny_model(config=V)))
+    assert run_app(app, ["grow", str(prior), "--out", str(padded), "--spectral-zero-pad"]) == 0
+    assert "whole window" in capsys.readouterr().out
+    before, after = load_model(prior), load_model(padded)
+    assert after.config == dataclasses.replace(before.config, spectral_zero_pad=True)
+    for (name, x), y in zip(before.state_dict().items(), after.state_dict().values()):
+        assert torch.equal(x, y), name
+    refused = tmp_path / "refused.safetensors"
+    assert run_app(app, ["grow", str(plain), "--out", str(refused), "--spectral-zero-pad"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "spectral prior" in err and not refused.exists()
+    start = _init_model(str(prior), after.config)
+    assert start.config == before.config  # the run's config (padded) then takes these weights
