@@ -233,12 +233,10 @@ def grow_cmd(
                            + (", prior zero-padded" if spectral_zero_pad else "")}
     save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
     rate = small.config.sample_rate
-    def reach(m) -> str:
-        return "the whole window (spectral prior)" if m.config.spectral_prior else f"{m.receptive_field / rate:.2f} s"
-
+    reach, reached = ("the whole window (spectral prior)" if m.config.spectral_prior else f"{m.receptive_field / rate:.2f} s"
+                      for m in (big, small))
     print(f"wrote {out}: C{channels}/L{layers}, {sum(p.numel() for p in big.parameters())} parameters "
-          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {reach(big)} "
-          f"(from {reach(small)})")
+          f"(from {sum(p.numel() for p in small.parameters())}), receptive field {reach} (from {reached})")
 
 
 @app.command("sample")

@@ -126,7 +126,6 @@ def add_spectral_prior(model: DiffWave) -> DiffWave:
     return build_model(cfg, state)
 
 
-
 def zero_pad_prior(model: DiffWave) -> DiffWave:
     """``model`` with ``config.spectral_zero_pad`` on and the same weights: its prior's filter
     stops wrapping the window's end onto its start (:func:`diffwave.spectral.subtraction_estimate`).
