@@ -118,7 +118,7 @@ def add_spectral_prior(model: DiffWave) -> DiffWave:
         cfg = dataclasses.replace(model.config, spectral_prior=True)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    state = {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()}
+    state = _weights(model)
     weight = state["input_projection.weight"]  # [C, 1, 1]
     state["input_projection.weight"] = torch.cat([weight, torch.zeros_like(weight)], dim=1)  # [C, 2, 1]
     state["output_projection.weight"].zero_()
@@ -135,4 +135,9 @@ def zero_pad_prior(model: DiffWave) -> DiffWave:
         raise UserError("zero padding is an option of the spectral prior, which this model lacks "
                         "(add it with --spectral-prior)")
     cfg = dataclasses.replace(model.config, spectral_zero_pad=True)
-    return build_model(cfg, {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()})
+    return build_model(cfg, _weights(model))
+
+
+def _weights(model: DiffWave) -> dict[str, torch.Tensor]:
+    """A float32 CPU copy of ``model``'s state dict, free to edit."""
+    return {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()}
