@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompts", choices=PROMPT_SETS, default="all",
                    help="prompt sets: the reference clips, the synthetic notes, both (default), or steady sines")
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--guide", default="none", help="the engine's guide: none or lpc (extend.guide)")
+    p.add_argument("--guide", default="none", help="the engine's guide: none, lpc or match (extend.guide)")
     p.add_argument("--strength", type=float, default=1.0, help="the engine's strength: the fraction of steps run")
     p.add_argument("--out", type=Path, default=Path("docs/continuation"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")

@@ -1,9 +1,12 @@
-"""The continuation yardstick with the engine's linear-prediction guide (:mod:`extend.guide`).
+"""The continuation yardstick with the engine's guides (:mod:`extend.guide`).
 
-Rows, on the reference clips and the synthetic notes (:mod:`benchmarks.continuation`):
+Rows, on the reference clips and the synthetic notes (:mod:`benchmarks.continuation`), for each
+of ``--guides`` (lpc: linear prediction; match: what followed the most similar passage of the
+prompt, :mod:`extend.match`):
 
-- the guide alone: the linear-prediction guess, no model and no sampler;
-- the model without a guide (the engine's default start from pure noise);
+- the guide alone: its guess, no model and no sampler;
+- the model without a guide (the engine's default start from pure noise; ``--no-unguided``
+  skips this row, the costly one);
 - the model started from the guide at each ``--strengths`` value (the fraction of the
   schedule's steps that run, from the guess noised to that level).
 
@@ -26,24 +29,25 @@ from . import continuation as yard
 from .common import add_engine_args, machine, pick_model, run_script, timed, write_json
 
 
-def guide_alone(rate: int, which: str = "all", limit: int | None = None) -> dict:
-    """Score the guess itself for every prompt: rows per prompt set, envelopes and timing."""
-    from extend.guide import lpc_guide
+def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: str = "lpc") -> dict:
+    """Score the guide ``name``'s guess itself for every prompt (a match guide's library is the
+    prompt, as in the engine): rows per prompt set, envelopes and timing."""
+    from extend.guide import make_guide
 
-    guide = lpc_guide(rate)
+    label = f"{name} alone"
     seam, cont = int(yard.PROMPT_S * rate), int(yard.CONTINUATION_S * rate)
-    runs, env, seconds = {}, {"real": [], "guide alone": []}, 0.0
-    for group, name, audio in yard.prompts(rate, limit, which):
+    runs, env, seconds = {}, {"real": [], label: []}, 0.0
+    for group, _, audio in yard.prompts(rate, limit, which):
         real = audio[seam : seam + cont]
         real_pitch, real_voiced = yard.pitch_window(real, rate)
         t0 = time.perf_counter()
-        guess = guide(audio[:seam], cont)
+        guess = make_guide(name, rate, [audio[:seam]])(audio[:seam], cont)
         seconds += time.perf_counter() - t0
         runs.setdefault(group, []).append(yard.score_run(guess, real, real_pitch, real_voiced, rate))
         env["real"].append(yard.envelope(audio, rate, seam))
-        env["guide alone"].append(yard.envelope(np.concatenate([audio[:seam], guess]), rate, seam))
+        env[label].append(yard.envelope(np.concatenate([audio[:seam], guess]), rate, seam))
     made = sum(len(r) for r in runs.values())
-    rows = [{"sampler": "guide alone", "prompts": g, **yard.summarise(r), "wall s per new s": seconds / made}
+    rows = [{"sampler": label, "prompts": g, **yard.summarise(r), "wall s per new s": seconds / made}
             for g, r in runs.items()]
     return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()}}
 
@@ -67,7 +71,9 @@ def pitch_across_seam(rate: int, limit: int | None = None) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_engine_args(p)
+    p.add_argument("--guides", default="lpc", help="comma-separated guides: lpc, match")
     p.add_argument("--strengths", default="0.1,0.2,0.4", help="comma-separated strengths in (0, 1]")
+    p.add_argument("--no-unguided", action="store_true", help="skip the model's row without a guide")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/guide"))
@@ -77,11 +83,17 @@ def main(argv: list[str] | None = None) -> None:
     model = pick_model(args.model, args.tiny)
     rate = model.config.sample_rate
     strengths = [float(s) for s in args.strengths.split(",") if s]
+    guides = [g for g in args.guides.split(",") if g]
     start = time.perf_counter()
     limit, seeds = (4, 1) if args.quick else (None, args.seeds)
-    alone = guide_alone(rate, limit=limit)
-    rows, env = list(alone["rows"]), {"real": alone["envelopes"]["real"], "guide alone": alone["envelopes"]["guide alone"]}
-    for label, guide, strength in [("no guide", "none", 1.0)] + [(f"guide, strength {s:g}", "lpc", s) for s in strengths]:
+    rows, env = [], {}
+    for name in guides:
+        alone = guide_alone(rate, limit=limit, name=name)
+        rows += alone["rows"]
+        env.update(alone["envelopes"])
+    runs = [] if args.no_unguided else [("no guide", "none", 1.0)]
+    runs += [(f"{g}, strength {s:g}", g, s) for g in guides for s in strengths]
+    for label, guide, strength in runs:
         result, _ = timed(yard.measure, model, ["lambda"], seeds, args.steps, limit, precision="fp32",
                           guide=guide, strength=strength)
         rows += [{**r, "sampler": f"lambda, {label}"} for r in result["rows"]]
@@ -94,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     yard.energy_plot(args.out / "energy.png", env)
     n_held, n_voiced = len(ceiling["same pitch across the seam"]), len(ceiling["voiced prompts"])
     head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps before "
-            f"the strength cut, {seeds} seed(s) per prompt (the guide alone is deterministic); fp32; "
+            f"the strength cut, {seeds} seed(s) per prompt (a guide alone is deterministic); fp32; "
             f"{secs / 60:.1f} min on {machine()}.")
     note = (f"\nThe real seam: {n_held} of {n_voiced} voiced reference prompts have the same pitch (CREPE, 50 cents) in the "
             f"prompt's last 0.25 s as in the real continuation's first 0.25 s ({', '.join(ceiling['same pitch across the seam'])}).\n")

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     add_engine_args(p)
     p.add_argument("--samplers", default="lambda,guidance", help="comma-separated samplers")
     p.add_argument("--clips", type=int, default=None, help="the first N reference clips (default: all)")
-    p.add_argument("--guide", default="none", help="the engine's guide: none or lpc (extend.guide)")
+    p.add_argument("--guide", default="none", help="the engine's guide: none, lpc or match (extend.guide)")
     p.add_argument("--strength", type=float, default=None, help="the engine's strength [its default for the guide]")
     p.add_argument("--out", type=Path, default=Path("docs/repair"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")

@@ -30,7 +30,7 @@ from diffwave.schedule import Schedule, fast_schedule, make_schedule
 
 from .frames import FramePlan, plan_frames, run_frames
 from .gaps import check_loop_seam, chunk_count, fill_gap, gap_at_rate, gap_samples
-from .guide import Guide, make_guide
+from .guide import check_guide, make_guide
 from .samplers import SAMPLERS, Sampler, check_knobs, check_model
 from .seam import residual_fade
 
@@ -59,7 +59,7 @@ class Job:
     options: dict
     seed: int
     precision: str = "fp32"
-    guide: Guide | None = None  # a guess at each frame's new audio (extend.guide); schedule then starts lower
+    guide: str = DEFAULT_GUIDE  # a guess at each frame's new audio (extend.guide); schedule then starts lower
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,10 @@ class Extender:
         ``precision``: "auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32" or "bf16"
         (:mod:`diffwave.runtime.precision`; on this CPU bf16 made each pass 1.56x faster).
 
-        ``guide``: "none", or "lpc" to start each frame's new audio (each gap chunk: from both
-        sides, :func:`extend.guide.two_sided`) from a linear-prediction guess (:mod:`extend.guide`). ``strength`` in (0, 1]: the fraction of the schedule's steps
+        ``guide``: "none"; "lpc" to start each frame's new audio (each gap chunk: from both
+        sides, :func:`extend.guide.two_sided`) from a linear-prediction guess; "match" from what
+        followed the most similar passage of the input (:mod:`extend.guide`, :mod:`extend.match`;
+        a gap's own samples are never replayed). ``strength`` in (0, 1]: the fraction of the schedule's steps
         that run, its noisiest dropped (SDEdit's strength); below 1 it needs a guide. None: 1
         without a guide, DEFAULT_STRENGTH with one.
         """
@@ -153,15 +155,15 @@ class Extender:
             except (TypeError, ValueError) as exc:
                 raise UserError(f"betas must be a list of values in (0, 1): {exc}") from None
         try:
-            guess = make_guide(guide, self.sample_rate)
+            guide = check_guide(guide)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         if strength is None:
-            strength = 1.0 if guess is None else DEFAULT_STRENGTH
+            strength = 1.0 if guide == "none" else DEFAULT_STRENGTH
         if not (is_number(strength) and math.isfinite(strength) and 0 < strength <= 1):
             raise UserError(f"strength must be a number in (0, 1], got {strength}")
-        if guess is None and strength < 1:
-            raise UserError("strength below 1 starts from a guess; give a guide (lpc)")
+        if guide == "none" and strength < 1:
+            raise UserError("strength below 1 starts from a guess; give a guide (lpc or match)")
         schedule = schedule.lowest(max(1, round(strength * len(schedule))))
         try:
             check_knobs(sampler, len(schedule), options)
@@ -169,7 +171,7 @@ class Extender:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         plan = plan_frames(self.model, context, new, crop=crop)
-        return Job(fn, schedule, plan, dict(options), int(seed), precision, guess)
+        return Job(fn, schedule, plan, dict(options), int(seed), precision, guide)
 
     def _model_input(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         frames = _as_frames(audio)
@@ -183,7 +185,8 @@ class Extender:
         denoiser = for_precision(self.model, job.precision)
         for index, chunk in enumerate(run_frames(denoiser, mono, total, job.sampler, job.schedule, job.plan,
                                                   job.seed, job.options, step_callback=on_step,
-                                                  candidates=candidates, guide=job.guide)):
+                                                  candidates=candidates,
+                                                  guide=make_guide(job.guide, self.sample_rate, [mono]))):
             if on_frame is not None:
                 on_frame(index, count, chunk)
             yield chunk
@@ -221,6 +224,10 @@ class Extender:
         model_ranges = [(int(math.floor(a * ratio)), min(len(mono), int(math.ceil(b * ratio)))) for a, b in ranges]
         total = sum(chunk_count(a, b, job.plan) for a, b in model_ranges)
         denoiser = for_precision(self.model, job.precision)
+        edges = [0, *(i for gap in model_ranges for i in gap), len(mono)]  # the gaps are sorted and apart
+        kept = [mono[a:b] for a, b in zip(edges[::2], edges[1::2]) if b > a]  # what a match guide may replay
+        guide = make_guide(job.guide, self.sample_rate, kept)
+        backward = make_guide(job.guide, self.sample_rate, [s[::-1] for s in kept])
         done = 0
         out = frames.copy()
         for (a, b), (ma, mb) in zip(ranges, model_ranges):
@@ -229,7 +236,8 @@ class Extender:
                     on_frame(first + k, total, chunk)
 
             mono = fill_gap(denoiser, mono, ma, mb, job.sampler, job.schedule, job.plan, job.seed, job.options,
-                            first_frame=done, on_chunk=on_chunk, guide=job.guide)
+                            first_frame=done, on_chunk=on_chunk, guide=guide,
+                            backward=backward)
             done += chunk_count(ma, mb, job.plan)
             out[a:b] = gap_at_rate(out, int(sample_rate), a, b, mono, self.sample_rate, job.plan.fade)  # after earlier fills
         return out[:, 0] if np.asarray(audio).ndim == 1 else out

@@ -55,7 +55,7 @@ def extend(
     resample: Optional[int] = typer.Option(None, help="repaint: resample count r (default 10)."),
     eta: Optional[float] = typer.Option(None, help="ddim: 0 deterministic (default) to 1 (DDPM's variance)."),
     weight: Optional[float] = typer.Option(None, help="guidance: reconstruction-guidance weight w (default 2)."),
-    guide: str = typer.Option(DEFAULT_GUIDE, help="Start each frame's new audio from a guess: none, or lpc (linear prediction of the context)."),
+    guide: str = typer.Option(DEFAULT_GUIDE, help="Start each frame's new audio from a guess: none; lpc (linear prediction of the context); match (what followed the most similar passage of the input)."),
     strength: Optional[float] = typer.Option(None, help=f"With a guide: the fraction of the steps that run, from the guess noised to that level (default {DEFAULT_STRENGTH:g})."),
     only_new: bool = typer.Option(False, "--only-new", help="Write only the generated audio."),
     crop: bool = typer.Option(True, "--crop/--no-crop", help="Crop frames to a few receptive fields before the seam."),

@@ -37,13 +37,15 @@ def chunk_count(start: int, end: int, plan: FramePlan) -> int:
 @torch.no_grad()
 def fill_gap(model: torch.nn.Module, audio: np.ndarray, start: int, end: int, sampler: Sampler, schedule: Schedule,
              plan: FramePlan, seed: int = 0, options: dict | None = None, first_frame: int = 0,
-             on_chunk: ChunkCallback | None = None, guide: Guide | None = None) -> np.ndarray:
+             on_chunk: ChunkCallback | None = None, guide: Guide | None = None,
+             backward: Guide | None = None) -> np.ndarray:
     """Return ``audio`` [L] with [start, end) generated (a new array; the rest is unchanged).
 
     Chunk k draws its noise from the generator of frame ``first_frame + k``
     (:func:`extend.frames.frame_generator`), so a fill is a function of ``seed``. ``guide``
     (:mod:`extend.guide`) puts a guess in the chunk from the audio before it, and for the last
-    chunk the audio after the gap too, from which a shortened ``schedule`` starts.
+    chunk the audio after the gap too, from which a shortened ``schedule`` starts; ``backward``
+    guesses the right side's part in reversed time (:func:`extend.guide.two_sided`).
     """
     if not 0 <= start < end <= len(audio):
         raise ValueError(f"gap [{start}, {end}) is not inside audio of {len(audio)} samples")
@@ -61,7 +63,7 @@ def fill_gap(model: torch.nn.Module, audio: np.ndarray, start: int, end: int, sa
         if guide is not None:  # the guess between the sides this chunk sees (extend.guide.two_sided)
             before = out[max(0, a - plan.context) : a]
             after = out[end : end + plan.context] if b == end else out[:0]
-            guess = two_sided(guide, before, after, b - a)
+            guess = two_sided(guide, before, after, b - a, backward)
             known[0, len(left) : len(left) + b - a] = torch.from_numpy(guess).to(device) * plan.scale
         gen = frame_generator(seed, first_frame + k, device)
         noise = torch.randn(1, len(frame), generator=gen, device=device)

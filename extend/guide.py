@@ -14,16 +14,22 @@ free response from the context's last p samples is the guess:
 
 Each sustained partial is a pole pair, so the guess carries the sounding notes' pitches and
 their decay across the seam. It knows no music: notes that start after the seam are not in it.
+
+``match``: what followed the passage of the input that sounds most like the last second
+(:mod:`extend.match`). It replays the input's own notes, so it does not ring out, but it can
+only replay.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import librosa
 import numpy as np
 import scipy.linalg
 import scipy.signal
+
+from .match import BRIDGE_S, bridged, match_continuation, mel_frames
 
 Guide = Callable[[np.ndarray, int], np.ndarray]  # (context [L], n) -> guess [n]
 
@@ -88,13 +94,34 @@ def lpc_guide(rate: int, order: int = LPC_ORDER, fit_s: float = LPC_FIT_S) -> Gu
     return guide
 
 
-def two_sided(guide: Guide, left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+def match_guide(rate: int, library: Sequence[np.ndarray] | None = None) -> Guide:
+    """:func:`extend.match.match_continuation` over ``library`` (mono segments at ``rate``, e.g. the
+    input; None: the context each call is given), entered from :func:`lpc_guide`'s guess over the
+    first BRIDGE_S (:func:`extend.match.bridged`: the prediction holds the sounding notes across
+    the seam), which also fills whatever no match can."""
+    fallback = lpc_guide(rate)
+    fixed = None if library is None else [np.asarray(s, dtype=np.float32) for s in library]
+    features = None if fixed is None else [mel_frames(s, rate) for s in fixed]
+
+    def guide(context: np.ndarray, n: int) -> np.ndarray:
+        lib, feat = (fixed, features) if fixed is not None else ([context], [mel_frames(context, rate)])
+        prediction = fallback(context, n)
+        return bridged(prediction, match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:]),
+                       int(BRIDGE_S * rate))
+
+    return guide
+
+
+def two_sided(guide: Guide, left: np.ndarray, right: np.ndarray, n: int, backward: Guide | None = None) -> np.ndarray:
     """A guess at ``n`` samples between ``left`` and ``right`` (either may be empty): the forward
     guess from the left and the time-reversed guess from the right, cross-faded linearly, each
-    weighted most near its own side (a simple form of Etter 1996's two-sided AR interpolation). float32 [n]"""
+    weighted most near its own side (a simple form of Etter 1996's two-sided AR interpolation).
+    ``backward`` guesses in reversed time (None: ``guide`` itself, right for linear prediction;
+    a match guide needs its library reversed). float32 [n]"""
     w = (np.arange(n) + 0.5) / n  # [n], the right side's weight
+    back = guide if backward is None else backward
     forward = guide(left, n) if len(left) else None
-    backward = guide(np.ascontiguousarray(right[::-1]), n)[::-1] if len(right) else None
+    backward = back(np.ascontiguousarray(right[::-1]), n)[::-1] if len(right) else None
     if forward is None and backward is None:
         return np.zeros(n, dtype=np.float32)
     if backward is None:
@@ -104,13 +131,21 @@ def two_sided(guide: Guide, left: np.ndarray, right: np.ndarray, n: int) -> np.n
     return ((1.0 - w) * forward + w * backward).astype(np.float32)
 
 
-GUIDES = ("none", "lpc")
+GUIDES = ("none", "lpc", "match")
 
 
-def make_guide(name: str, rate: int) -> Guide | None:
-    """The guide called ``name`` at the model's ``rate`` (None for "none"); ValueError otherwise."""
-    if name == "none":
+def check_guide(name: str) -> str:
+    """``name`` if it is a guide; ValueError naming the choices otherwise."""
+    if name not in GUIDES:
+        raise ValueError(f"unknown guide {name!r}; choose one of {', '.join(GUIDES)}")
+    return name
+
+
+def make_guide(name: str, rate: int, library: Sequence[np.ndarray] | None = None) -> Guide | None:
+    """The guide called ``name`` at the model's ``rate`` (None for "none"); ValueError otherwise.
+    ``library``: the audio a match guide may replay (None: each call's context)."""
+    if check_guide(name) == "none":
         return None
     if name == "lpc":
         return lpc_guide(rate)
-    raise ValueError(f"unknown guide {name!r}; choose one of {', '.join(GUIDES)}")
+    return match_guide(rate, library)

@@ -207,8 +207,8 @@ def test_bad_seconds(song, model, capsys, seconds, tmp_path):
     (["--steps", "0"], "steps must be"),
     (["--precision", "fp16"], "precision must be one of"),
     (["--frobnicate"], "No such option"),
-    (["--guide", "oracle"], "unknown guide 'oracle'; choose one of none, lpc"),
-    (["--strength", "0.5"], "strength below 1 starts from a guess; give a guide (lpc)"),
+    (["--guide", "oracle"], "unknown guide 'oracle'; choose one of none, lpc, match"),
+    (["--strength", "0.5"], "strength below 1 starts from a guess; give a guide (lpc or match)"),
     (["--guide", "lpc", "--strength", "0"], "strength must be a number in (0, 1]"),
 ])
 def test_bad_options(song, model, capsys, args, message, tmp_path):

@@ -161,12 +161,14 @@ def test_the_guide_alone_continues_the_synthetic_notes():
 
 
 def test_guide_script_smoke(tmp_path):
-    """benchmarks.guide --tiny --quick writes its table, JSON and energy plot."""
+    """benchmarks.guide --tiny --quick writes its table, JSON and energy plot, a row per guide."""
     from benchmarks import guide
 
-    guide.main(["--tiny", "--quick", "--steps", "4", "--strengths", "0.5", "--out", str(tmp_path / "g")])
+    guide.main(["--tiny", "--quick", "--steps", "4", "--guides", "lpc,match", "--strengths", "0.5", "--no-unguided",
+                "--out", str(tmp_path / "g")])
     data = json.loads((tmp_path / "g" / "guide.json").read_text())
-    assert [r["sampler"] for r in data["rows"]][::2] == ["guide alone", "lambda, no guide", "lambda, guide, strength 0.5"]
+    assert [r["sampler"] for r in data["rows"]][::2] == ["lpc alone", "match alone", "lambda, lpc, strength 0.5",
+                                                         "lambda, match, strength 0.5"]
     assert set(data["pitch across the seam"]) == {"voiced prompts", "same pitch across the seam"}
     assert (tmp_path / "g" / "energy.png").stat().st_size > 1000
     assert "The real seam:" in (tmp_path / "g.md").read_text()

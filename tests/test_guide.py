@@ -154,7 +154,7 @@ def test_inpaint_and_loop_take_the_guide(ex):
     (dict(strength=0.0), "strength must be a number in"),
     (dict(strength=1.5, guide="lpc"), "strength must be a number in"),
     (dict(strength=float("nan"), guide="lpc"), "strength must be a number in"),
-    (dict(guide="nope"), "unknown guide 'nope'; choose one of none, lpc"),
+    (dict(guide="nope"), "unknown guide 'nope'; choose one of none, lpc, match"),
     (dict(strength=0.5), "strength below 1 starts from a guess"),
 ])
 def test_bad_guide_options_are_one_line_errors(ex, bad, message):

@@ -1,0 +1,146 @@
+"""The match guide: continue the audio with what followed the most similar passage of the input.
+
+A piece repeats itself, so the best classical guess at what comes next is often what came next
+the last time the music sounded like this (audio inpainting by similarity, Perraudin et al.
+2018; the "infinite jukebox" idea). The guess is built from a ``library``, the input's own
+audio, in pieces:
+
+1. The query is the last QUERY_S seconds of the audio so far. Both it and the library are
+   described by log-mel frames (n_fft 2048, hop 256), each centred and scaled to unit norm, so a
+   frame pair scores their correlation coefficient across mel bands.
+2. Each library lag j scores the mean over the query's F frames,
+
+       s(j) = (1 / F) sum_f <q_f, l_{j + f}>,
+
+   over the lags followed by at least MIN_TAKE_S seconds (= QUERY_S: at the input's end no
+   match can overlap the query itself).
+3. The best lag is refined to the sample by the waveform correlation of the query's last 50 ms
+   (within one hop), so the partials' phases run on across the seam.
+4. What follows the match in the library, scaled by the query's RMS over the matched
+   passage's (clamped to +-6 dB, so the library's own dynamics mostly stand), is the guess;
+   where it runs out before ``n`` samples the search runs again from the guess so far.
+
+Each piece starts with the residual fade of :mod:`extend.seam`, so it has no step. The engine
+enters the match from the linear-prediction guess (:func:`bridged`, over BRIDGE_S), which holds
+the notes sounding at the seam, and a library with no usable lag (shorter than twice QUERY_S)
+or a silent query leaves the rest to that prediction. The guide knows no music either: it
+replays the input, so a short input's continuation comes back to the same passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import librosa
+import numpy as np
+import scipy.signal
+
+from .seam import residual_fade
+
+N_FFT, HOP, N_MELS = 2048, 256, 64
+QUERY_S = 1.0  # the passage matched: a beat or two of piano
+MIN_TAKE_S = QUERY_S  # a match is followed by at least this much: at the input's end it cannot overlap the query
+ALIGN_S = 0.05  # waveform window that aligns the match to the sample
+LEVEL_S = QUERY_S  # the matched passage is scaled to the query's level: a whole passage, not its last notes
+MAX_GAIN = 2.0
+FADE_S = 0.01
+BRIDGE_S = 0.25  # the linear prediction hands over to the match over this long after the seam
+
+
+@dataclass(frozen=True)
+class Match:
+    """One search result: library segment ``segment``, query starting at sample ``offset``."""
+
+    segment: int
+    offset: int
+    score: float  # s(j), the mean frame correlation in [-1, 1]
+
+
+def mel_frames(x: np.ndarray, rate: int) -> np.ndarray:
+    """Per-frame centred, unit-norm log-mel features [N_MELS, F] (F = 1 + (len - N_FFT) // HOP; 0 if shorter)."""
+    if len(x) < N_FFT:
+        return np.zeros((N_MELS, 0))
+    mel = librosa.feature.melspectrogram(y=np.asarray(x, dtype=np.float32), sr=rate, n_fft=N_FFT, hop_length=HOP,
+                                         n_mels=N_MELS, center=False, fmax=rate / 2)
+    db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+    db = db - db.mean(axis=0, keepdims=True)
+    return db / np.maximum(np.linalg.norm(db, axis=0, keepdims=True), 1e-6)
+
+
+def best_match(query: np.ndarray, library: Sequence[np.ndarray], features: Sequence[np.ndarray], rate: int,
+               min_take: int) -> Match | None:
+    """The library lag whose next ``len(query)`` samples sound most like ``query`` [Q] (steps 1-3), or None."""
+    q = mel_frames(query, rate)
+    if q.shape[1] == 0:
+        return None
+    best = None
+    for i, (seg, feat) in enumerate(zip(library, features)):
+        last = (len(seg) - len(query) - min_take) // HOP  # the latest lag with min_take samples after it
+        if last < 0 or feat.shape[1] < q.shape[1]:
+            continue
+        scores = scipy.signal.correlate(feat, q, mode="valid")[0] / q.shape[1]  # [T - F + 1]
+        j = int(np.argmax(scores[: last + 1]))
+        if best is None or scores[j] > best.score:
+            best = Match(i, j * HOP, float(scores[j]))
+    if best is None:
+        return None
+    return Match(best.segment, align(query, library[best.segment], best.offset, min_take, rate), best.score)
+
+
+def align(query: np.ndarray, segment: np.ndarray, offset: int, min_take: int, rate: int) -> int:
+    """``offset`` moved by at most one hop to where the segment's waveform best meets the query's last ALIGN_S."""
+    w = min(len(query), max(1, int(ALIGN_S * rate)))
+    tail = query[-w:]
+    lo = max(0, offset - HOP)
+    hi = min(len(segment) - len(query) - min_take, offset + HOP)
+    if hi < lo:
+        return offset
+    ends = np.arange(lo, hi + 1) + len(query)  # where each candidate's continuation starts
+    window = segment[lo + len(query) - w : hi + len(query)]
+    corr = scipy.signal.correlate(window, tail, mode="valid")  # [hi - lo + 1]
+    energy = np.convolve(window**2, np.ones(w), mode="valid")
+    score = corr / np.sqrt(np.maximum(energy, 1e-12))
+    return int(ends[int(np.argmax(score))] - len(query))
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray], features: Sequence[np.ndarray],
+                       rate: int, fallback) -> np.ndarray:
+    """``n`` samples that continue ``context`` [L] from ``library`` (steps 1-4). float32 [n]
+
+    ``features``: :func:`mel_frames` of each library segment. ``fallback(context, m) -> [m]``
+    fills what no match can (the linear-prediction guide in the engine).
+    """
+    x = np.asarray(context, dtype=np.float64)
+    query_n, min_take = int(QUERY_S * rate), max(1, int(MIN_TAKE_S * rate))
+    level_n = max(1, int(LEVEL_S * rate))
+    out = np.zeros(0)
+    while len(out) < n:
+        history = np.concatenate([x, out])
+        query = history[-query_n:]
+        found = best_match(query, library, features, rate, min_take) if rms(query) > 0 else None
+        if found is None:
+            rest = np.asarray(fallback(history.astype(np.float32), n - len(out)), dtype=np.float64)
+            out = np.concatenate([out, rest])
+            break
+        seg = np.asarray(library[found.segment], dtype=np.float64)
+        start = found.offset + len(query)
+        take = seg[start : start + n - len(out)]
+        gain = rms(query[-level_n:]) / max(rms(seg[max(0, start - level_n) : start]), 1e-9)
+        gain = float(np.clip(gain, 1.0 / MAX_GAIN, MAX_GAIN))
+        piece = residual_fade(history[-1], gain * seg[start - 1], gain * take, max(1, int(FADE_S * rate)))
+        out = np.concatenate([out, piece])
+    return np.clip(out[:n], -1.0, 1.0).astype(np.float32)
+
+
+def bridged(prediction: np.ndarray, match: np.ndarray, bridge: int) -> np.ndarray:
+    """prediction [n] handing over to match [n] by a raised cosine over the first ``bridge`` samples:
+    (1 - w) prediction + w match, w = (1 - cos(pi k / bridge)) / 2 up to ``bridge``, then 1. float32 [n]"""
+    w = np.ones(len(match))
+    k = np.arange(min(bridge, len(match)))
+    w[: len(k)] = 0.5 * (1.0 - np.cos(np.pi * k / max(bridge, 1)))
+    return ((1.0 - w) * prediction + w * match).astype(np.float32)

@@ -1,0 +1,89 @@
+"""The match guide: it finds the passage that sounds like the query and continues with what followed."""
+
+import numpy as np
+
+from extend import Extender
+from extend.guide import lpc_continuation, make_guide, two_sided
+from extend.match import QUERY_S, best_match, bridged, match_continuation, mel_frames
+
+from .conftest import tiny_model
+
+RATE = 8000
+NOTE = RATE // 4  # 0.25 s notes, 4 to a 1 s phrase
+
+
+def phrase(pitches: list[float]) -> np.ndarray:
+    """Decaying harmonic notes of 0.25 s each. float64 [len(pitches) * NOTE]"""
+    t = np.arange(NOTE) / RATE
+    return np.concatenate([sum(0.2 / k * np.exp(-6.0 * t) * np.sin(2 * np.pi * k * f * t) for k in (1, 2, 3))
+                           for f in pitches])
+
+
+A, B = phrase([262.0, 330.0, 392.0, 330.0]), phrase([294.0, 370.0, 440.0, 587.0])
+PROMPT, NEXT = np.concatenate([A, B, A]), B  # A B A, then B again
+
+
+def corr(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def test_the_match_is_what_followed_the_same_phrase():
+    """Prompt A B A: the query (the last A) matches the first A, so the guess is B, to the sample;
+    linear prediction of the same context knows nothing of B."""
+    found = best_match(PROMPT[-RATE:], [PROMPT], [mel_frames(PROMPT, RATE)], RATE, RATE)
+    assert found.offset == 0 and found.score > 0.99
+    guess = match_continuation(PROMPT, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
+    assert guess.dtype == np.float32 and guess.shape == (RATE,)
+    assert corr(guess, NEXT) > 0.99
+    assert abs(corr(lpc_continuation(PROMPT, RATE, order=512)[NOTE:], NEXT[NOTE:])) < 0.3
+
+
+def test_the_guide_enters_the_match_from_the_prediction():
+    """The engine's guide is the linear prediction at the seam and the match after BRIDGE_S; it
+    replays the input's level (the query's, within 6 dB)."""
+    guide = make_guide("match", RATE, [PROMPT])
+    guess = guide(PROMPT, RATE)
+    prediction = lpc_continuation(PROMPT, RATE)
+    assert np.allclose(guess[:1], prediction[:1], atol=1e-6)
+    assert corr(guess[NOTE:], NEXT[NOTE:]) > 0.99
+    assert np.array_equal(bridged(np.ones(8), np.zeros(8), 4)[4:], np.zeros(4))
+    quiet = make_guide("match", RATE, [PROMPT])(0.5 * PROMPT, RATE)  # the query is 6 dB under the library
+    assert 0.45 < np.std(quiet[NOTE:]) / np.std(NEXT[NOTE:]) < 0.55
+
+
+def test_a_long_guess_chains_matches_and_a_short_library_leaves_it_to_the_prediction():
+    """Past the library's end the search runs again from the guess, so 3 s continue A B A B A B;
+    a library shorter than two queries has no lag, and a silent query gives the fallback."""
+    guess = match_continuation(PROMPT, 3 * RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
+    assert corr(guess, np.concatenate([B, A, B])) > 0.95
+    short = PROMPT[: int(1.5 * QUERY_S * RATE)]
+    marker = np.full(RATE, 0.125)
+    assert np.array_equal(match_continuation(short, RATE, [short], [mel_frames(short, RATE)], RATE,
+                                             lambda c, m: marker[:m]), marker.astype(np.float32))
+    silent = np.zeros(2 * RATE)
+    assert np.array_equal(match_continuation(silent, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE,
+                                             lambda c, m: marker[:m]), marker.astype(np.float32))
+
+
+def test_a_gap_is_guessed_from_both_sides_of_the_library():
+    """A B A [B] A B: the forward guess from the left and the reversed library's guess from the
+    right both find B, and no sample of the gap itself is in either library."""
+    audio = np.concatenate([A, B, A, B, A, B])
+    left, right = audio[: 3 * RATE], audio[4 * RATE :]
+    kept = [left, right]
+    forward = make_guide("match", RATE, kept)
+    backward = make_guide("match", RATE, [s[::-1] for s in kept])
+    guess = two_sided(forward, left, right, RATE, backward)
+    assert corr(guess[NOTE:-NOTE], B[NOTE:-NOTE]) > 0.95
+
+
+def test_the_engine_runs_the_match_guide():
+    """extend, inpaint and loop take guide="match": the input stays bit-exact."""
+    ex = Extender(tiny_model())
+    fast = dict(steps=10, new=0.25, context=2.0, guide="match", strength=0.2)
+    out = ex.extend(PROMPT, RATE, 0.5, **fast)
+    assert out.shape == (len(PROMPT) + RATE // 2,) and np.array_equal(out[: len(PROMPT)], PROMPT)
+    audio = np.concatenate([A, B, A, B, A, B])
+    fixed = ex.inpaint(audio, RATE, [(3.25, 3.5)], **fast)
+    assert np.array_equal(fixed[: 26000], audio[: 26000]) and np.array_equal(fixed[28000:], audio[28000:])
+    assert not np.array_equal(fixed, audio)
