@@ -29,19 +29,22 @@ from . import continuation as yard
 from .common import add_engine_args, machine, pick_model, run_script, timed, write_json
 
 
-def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: str = "lpc") -> dict:
+def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: str = "lpc",
+                bridge: tuple[float, float] | None = None) -> dict:
     """Score the guide ``name``'s guess itself for every prompt (a match guide's library is the
-    prompt, as in the engine): rows per prompt set, envelopes and timing."""
-    from extend.guide import make_guide
+    prompt, as in the engine; ``bridge``: its hand-over from the prediction, None for the
+    engine's): rows per prompt set, envelopes and timing."""
+    from extend.guide import make_guide, match_guide
 
-    label = f"{name} alone"
+    label = f"{name} alone" + ("" if bridge is None else f", bridge {bridge[0]:g}-{bridge[1]:g} s")
     seam, cont = int(yard.PROMPT_S * rate), int(yard.CONTINUATION_S * rate)
     runs, env, seconds = {}, {"real": [], label: []}, 0.0
     for group, _, audio in yard.prompts(rate, limit, which):
         real = audio[seam : seam + cont]
         real_pitch, real_voiced = yard.pitch_window(real, rate)
         t0 = time.perf_counter()
-        guess = make_guide(name, rate, [audio[:seam]])(audio[:seam], cont)
+        made_guide = make_guide(name, rate, [audio[:seam]]) if bridge is None else match_guide(rate, [audio[:seam]], bridge)
+        guess = made_guide(audio[:seam], cont)
         seconds += time.perf_counter() - t0
         runs.setdefault(group, []).append(yard.score_run(guess, real, real_pitch, real_voiced, rate))
         env["real"].append(yard.envelope(audio, rate, seam))
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--guides", default="lpc", help="comma-separated guides: lpc, match")
     p.add_argument("--strengths", default="0.1,0.2,0.4", help="comma-separated strengths in (0, 1]")
     p.add_argument("--no-unguided", action="store_true", help="skip the model's row without a guide")
+    p.add_argument("--bridges", default="", help="match alone with other hand-overs, e.g. 0-0.25,0.1-0.4 (seconds)")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/guide"))
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
         alone = guide_alone(rate, limit=limit, name=name)
         rows += alone["rows"]
         env.update(alone["envelopes"])
+    for spec in (b for b in args.bridges.split(",") if b):
+        a, b = (float(v) for v in spec.split("-"))
+        alone = guide_alone(rate, limit=limit, name="match", bridge=(a, b))
+        rows += alone["rows"]  # table only: the plot keeps the engine's guides
     runs = [] if args.no_unguided else [("no guide", "none", 1.0)]
     runs += [(f"{g}, strength {s:g}", g, s) for g in guides for s in strengths]
     for label, guide, strength in runs:

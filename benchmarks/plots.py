@@ -184,3 +184,21 @@ def loss_ratio(path: Path, logs: dict, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)
+
+
+def long_run(path: Path, curves: dict[str, dict[str, list[float]]]) -> Path:
+    """Per new second, per guide: level (dBFS) and replay of the prompt (medians over clips)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.6), sharex=True)
+    for name, curve in curves.items():
+        seconds = np.arange(1, len(curve["level dBFS"]) + 1)
+        top.plot(seconds, curve["level dBFS"], marker=".", label=name)
+        bottom.plot(seconds, curve["replay"], marker=".", label=name)
+    top.set_ylabel("level (dBFS)")
+    top.set_title("Long extensions: level and replay of the prompt per new second (median over clips)")
+    bottom.set_ylabel("replay (max norm. xcorr)")
+    bottom.set_ylim(0, 1.05)
+    bottom.set_xlabel("new second")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    top.legend(fontsize=8)
+    return save(fig, path)

@@ -94,11 +94,12 @@ def lpc_guide(rate: int, order: int = LPC_ORDER, fit_s: float = LPC_FIT_S) -> Gu
     return guide
 
 
-def match_guide(rate: int, library: Sequence[np.ndarray] | None = None) -> Guide:
+def match_guide(rate: int, library: Sequence[np.ndarray] | None = None,
+                bridge: tuple[float, float] = BRIDGE_S) -> Guide:
     """:func:`extend.match.match_continuation` over ``library`` (mono segments at ``rate``, e.g. the
     input; None: the context each call is given), entered from :func:`lpc_guide`'s guess over the
-    first BRIDGE_S (:func:`extend.match.bridged`: the prediction holds the sounding notes across
-    the seam), which also fills whatever no match can."""
+    ``bridge`` seconds after the seam (:func:`extend.match.bridged`: the prediction holds the
+    notes sounding at the seam), which also fills whatever no match can."""
     fallback = lpc_guide(rate)
     fixed = None if library is None else [np.asarray(s, dtype=np.float32) for s in library]
     features = None if fixed is None else [mel_frames(s, rate) for s in fixed]
@@ -106,8 +107,8 @@ def match_guide(rate: int, library: Sequence[np.ndarray] | None = None) -> Guide
     def guide(context: np.ndarray, n: int) -> np.ndarray:
         lib, feat = (fixed, features) if fixed is not None else ([context], [mel_frames(context, rate)])
         prediction = fallback(context, n)
-        return bridged(prediction, match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:]),
-                       int(BRIDGE_S * rate))
+        match = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:])
+        return bridged(prediction, match, int(bridge[0] * rate), int(bridge[1] * rate))
 
     return guide
 

@@ -45,7 +45,7 @@ ALIGN_S = 0.05  # waveform window that aligns the match to the sample
 LEVEL_S = QUERY_S  # the matched passage is scaled to the query's level: a whole passage, not its last notes
 MAX_GAIN = 2.0
 FADE_S = 0.01
-BRIDGE_S = 0.25  # the linear prediction hands over to the match over this long after the seam
+BRIDGE_S = (0.2, 0.5)  # seconds after the seam over which the linear prediction hands over to the match (docs/guide.md)
 
 
 @dataclass(frozen=True)
@@ -137,10 +137,10 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
     return np.clip(out[:n], -1.0, 1.0).astype(np.float32)
 
 
-def bridged(prediction: np.ndarray, match: np.ndarray, bridge: int) -> np.ndarray:
-    """prediction [n] handing over to match [n] by a raised cosine over the first ``bridge`` samples:
-    (1 - w) prediction + w match, w = (1 - cos(pi k / bridge)) / 2 up to ``bridge``, then 1. float32 [n]"""
-    w = np.ones(len(match))
-    k = np.arange(min(bridge, len(match)))
-    w[: len(k)] = 0.5 * (1.0 - np.cos(np.pi * k / max(bridge, 1)))
+def bridged(prediction: np.ndarray, match: np.ndarray, start: int, end: int) -> np.ndarray:
+    """prediction [n] handing over to match [n] between samples ``start`` and ``end``:
+    (1 - w) prediction + w match, w = 0 before start, (1 - cos(pi (k - start) / (end - start))) / 2
+    up to end, then 1. float32 [n]"""
+    k = np.arange(len(match))
+    w = 0.5 * (1.0 - np.cos(np.pi * np.clip((k - start) / max(end - start, 1), 0.0, 1.0)))
     return ((1.0 - w) * prediction + w * match).astype(np.float32)

@@ -165,10 +165,11 @@ def test_guide_script_smoke(tmp_path):
     from benchmarks import guide
 
     guide.main(["--tiny", "--quick", "--steps", "4", "--guides", "lpc,match", "--strengths", "0.5", "--no-unguided",
+                "--bridges", "0-0.25",
                 "--out", str(tmp_path / "g")])
     data = json.loads((tmp_path / "g" / "guide.json").read_text())
-    assert [r["sampler"] for r in data["rows"]][::2] == ["lpc alone", "match alone", "lambda, lpc, strength 0.5",
-                                                         "lambda, match, strength 0.5"]
+    assert [r["sampler"] for r in data["rows"]][::2] == ["lpc alone", "match alone", "match alone, bridge 0-0.25 s",
+                                                         "lambda, lpc, strength 0.5", "lambda, match, strength 0.5"]
     assert set(data["pitch across the seam"]) == {"voiced prompts", "same pitch across the seam"}
     assert (tmp_path / "g" / "energy.png").stat().st_size > 1000
     assert "The real seam:" in (tmp_path / "g.md").read_text()

@@ -4,7 +4,7 @@ import numpy as np
 
 from extend import Extender
 from extend.guide import lpc_continuation, make_guide, two_sided
-from extend.match import QUERY_S, best_match, bridged, match_continuation, mel_frames
+from extend.match import BRIDGE_S, QUERY_S, best_match, bridged, match_continuation, mel_frames
 
 from .conftest import tiny_model
 
@@ -39,16 +39,17 @@ def test_the_match_is_what_followed_the_same_phrase():
 
 
 def test_the_guide_enters_the_match_from_the_prediction():
-    """The engine's guide is the linear prediction at the seam and the match after BRIDGE_S; it
-    replays the input's level (the query's, within 6 dB)."""
+    """The engine's guide is the linear prediction up to BRIDGE_S[0] after the seam and the match
+    from BRIDGE_S[1]; it replays the input's level (the query's, within 6 dB)."""
     guide = make_guide("match", RATE, [PROMPT])
     guess = guide(PROMPT, RATE)
     prediction = lpc_continuation(PROMPT, RATE)
-    assert np.allclose(guess[:1], prediction[:1], atol=1e-6)
-    assert corr(guess[NOTE:], NEXT[NOTE:]) > 0.99
-    assert np.array_equal(bridged(np.ones(8), np.zeros(8), 4)[4:], np.zeros(4))
+    a, b = int(BRIDGE_S[0] * RATE), int(BRIDGE_S[1] * RATE)
+    assert np.allclose(guess[:a], prediction[:a], atol=1e-6)
+    assert corr(guess[b:], NEXT[b:]) > 0.99
+    assert np.array_equal(bridged(np.ones(8), np.zeros(8), 2, 4), [1, 1, 1, 0.5, 0, 0, 0, 0])
     quiet = make_guide("match", RATE, [PROMPT])(0.5 * PROMPT, RATE)  # the query is 6 dB under the library
-    assert 0.45 < np.std(quiet[NOTE:]) / np.std(NEXT[NOTE:]) < 0.55
+    assert 0.45 < np.std(quiet[b:]) / np.std(NEXT[b:]) < 0.55
 
 
 def test_a_long_guess_chains_matches_and_a_short_library_leaves_it_to_the_prediction():
@@ -66,15 +67,16 @@ def test_a_long_guess_chains_matches_and_a_short_library_leaves_it_to_the_predic
 
 
 def test_a_gap_is_guessed_from_both_sides_of_the_library():
-    """A B A [B] A B: the forward guess from the left and the reversed library's guess from the
-    right both find B, and no sample of the gap itself is in either library."""
-    audio = np.concatenate([A, B, A, B, A, B])
-    left, right = audio[: 3 * RATE], audio[4 * RATE :]
+    """A B A [B A] B A: past the bridges, the forward guess from the left and the reversed
+    library's guess from the right both find B A, and no sample of the gap is in either library."""
+    audio = np.concatenate([A, B, A, B, A, B, A])
+    left, right = audio[: 3 * RATE], audio[5 * RATE :]
     kept = [left, right]
     forward = make_guide("match", RATE, kept)
     backward = make_guide("match", RATE, [s[::-1] for s in kept])
-    guess = two_sided(forward, left, right, RATE, backward)
-    assert corr(guess[NOTE:-NOTE], B[NOTE:-NOTE]) > 0.95
+    guess = two_sided(forward, left, right, 2 * RATE, backward)
+    middle = slice(RATE // 2, 3 * RATE // 2)  # both sides' bridges are over
+    assert corr(guess[middle], np.concatenate([B, A])[middle]) > 0.95
 
 
 def test_the_engine_runs_the_match_guide():

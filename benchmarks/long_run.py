@@ -1,0 +1,129 @@
+"""Long extensions: how loud the new audio stays, and how much of it replays the input, over 30 s.
+
+The yardstick (:mod:`benchmarks.continuation`) scores the first second after the seam; a user
+who asks for 30 s hears what comes after. Each of ``--clips`` reference clips' first 5 s is
+extended by ``--seconds`` with ``lambda`` at the engine's defaults, once per ``--guides`` entry
+(none is the costly one: the unguided model at about 27 s per new second). Per new second k:
+
+- level: 20 log10 RMS (dBFS), and its change from the prompt's last second;
+- replay: the largest normalised cross-correlation of second k with any 1 s stretch of the prompt,
+
+      r_k = max_o <y_k, x[o : o + N]> / (||y_k|| ||x[o : o + N]||),
+
+  1 for a verbatim copy at any gain, near 0 for audio the prompt does not contain.
+
+    python -m benchmarks.long_run --out docs/long-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+
+from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, write_json
+
+PROMPT_S = 5.0
+
+
+def level_db(x: np.ndarray) -> float:
+    return float(20.0 * np.log10(max(np.sqrt(np.mean(np.square(x, dtype=np.float64))), 1e-6)))
+
+
+def replay(y: np.ndarray, x: np.ndarray) -> float:
+    """max_o of the normalised cross-correlation of ``y`` [N] with ``x[o : o + N]`` (x [L], L >= N); 0 for silence."""
+    y, x = np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    ny = np.linalg.norm(y)
+    if ny == 0.0 or len(x) < len(y):
+        return 0.0
+    corr = scipy.signal.correlate(x, y, mode="valid", method="fft")  # [L - N + 1]
+    energy = np.convolve(x**2, np.ones(len(y)), mode="valid")
+    return float(np.max(corr / (ny * np.sqrt(np.maximum(energy, 1e-12)))))
+
+
+def per_second(prompt: np.ndarray, new: np.ndarray, rate: int) -> list[dict]:
+    """Level, level change from the prompt's last second, and replay of each whole new second."""
+    ref = level_db(prompt[-rate:])
+    out = []
+    for k in range(len(new) // rate):
+        y = new[k * rate : (k + 1) * rate]
+        out.append({"second": k + 1, "level dBFS": level_db(y), "level change dB": level_db(y) - ref,
+                    "replay": replay(y, prompt)})
+    return out
+
+
+def spans(seconds: int) -> list[tuple[int, int]]:
+    """Table rows: new seconds 1, 2-5, 6-10, then tens, up to ``seconds``."""
+    edges = [1, 2, 6, 11] + list(range(21, seconds + 1, 10))
+    edges = sorted({e for e in edges if e <= seconds} | {seconds + 1})
+    return list(zip(edges[:-1], [e - 1 for e in edges[1:]]))
+
+
+def summarise(runs: dict[str, list[list[dict]]], seconds: int) -> list[dict]:
+    """Median over clips of each measure, averaged over each span of seconds, per guide."""
+    rows = []
+    for guide, per_clip in runs.items():
+        for a, b in spans(seconds):
+            row = {"guide": guide, "new seconds": f"{a}" if a == b else f"{a}-{b}"}
+            for key in ("level dBFS", "level change dB", "replay"):
+                values = np.array([[s[key] for s in clip[a - 1 : b]] for clip in per_clip])  # [clips, span]
+                row[key] = float(np.mean(np.median(values, axis=0)))
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_engine_args(p)
+    p.add_argument("--guides", default="lpc,match", help="comma-separated guides: none, lpc, match")
+    p.add_argument("--seconds", type=int, default=30)
+    p.add_argument("--clips", type=int, default=4, help="the first N reference clips")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("docs/long-run"))
+    p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
+    p.add_argument("--section", default="long-run", help="name of the card's marked section to replace")
+    args = p.parse_args(argv)
+    from extend import Extender
+
+    from . import plots
+
+    model = pick_model(args.model, args.tiny)
+    rate = model.config.sample_rate
+    ex = Extender(model)
+    seam = int(PROMPT_S * rate)
+    guides = [g for g in args.guides.split(",") if g]
+    runs, cost, start = {}, {}, time.perf_counter()
+    for guide in guides:
+        t0 = time.perf_counter()
+        for name, audio in clips(None, rate, args.clips):
+            prompt = audio[:seam]
+            out = ex.extend(prompt, rate, args.seconds, steps=args.steps, context=args.context, new=args.new,
+                            seed=args.seed, precision="fp32", guide=guide)
+            runs.setdefault(guide, []).append(per_second(prompt, out[seam:].astype(np.float32), rate))
+        cost[guide] = (time.perf_counter() - t0) / (args.clips * args.seconds)
+    secs = time.perf_counter() - start
+    rows = summarise(runs, args.seconds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "wall s per new s": cost, "steps": args.steps,
+                                            "seconds": args.seconds, "clips": args.clips, "seed": args.seed,
+                                            "machine": machine()})
+    curves = {g: {key: np.median([[s[key] for s in clip] for clip in per], axis=0).tolist()
+                  for key in ("level dBFS", "replay")} for g, per in runs.items()}
+    plots.long_run(args.out / "long_run.png", curves)
+    head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps, the "
+            f"guide's default strength; the first {args.clips} reference clips' first {PROMPT_S:g} s extended by "
+            f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {machine()}. Wall s per new s: "
+            + ", ".join(f"{g} {c:.2g}" for g, c in cost.items()) + ".")
+    body = head + "\n\n" + table(rows, ["guide", "new seconds", "level dBFS", "level change dB", "replay"])
+    card = args.card or args.out.with_suffix(".md")
+    replace_section(card, args.section,
+                    body + f"\n![level and replay per second]({os.path.relpath(args.out, card.parent)}/long_run.png)\n")
+    print(body)
+
+
+if __name__ == "__main__":
+    run_script(main)
