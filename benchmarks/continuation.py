@@ -147,11 +147,14 @@ def score_run(generated: np.ndarray, real: np.ndarray, real_pitch: PitchWindow, 
 PROMPT_SETS = ("all", "reference", "synthetic", "sines")
 
 
-def prompts(rate: int, limit: int | None, which: str = "all") -> list[tuple[str, str, np.ndarray]]:
-    """(set, name, 6 s audio at ``rate``): ``all`` is the reference clips, then the synthetic
-    notes; ``reference`` and ``synthetic`` keep one of them; ``sines`` is :func:`steady_sine` at
-    the synthetic notes' pitches (a positive control, not part of ``all``)."""
-    out = [("reference clips", name, x) for name, x in clips(None, rate, limit)] if which in ("all", "reference") else []
+def prompts(rate: int, limit: int | None, which: str = "all", folder: str | Path | None = None
+            ) -> list[tuple[str, str, np.ndarray]]:
+    """(set, name, 6 s audio at ``rate``): ``all`` is the reference clips (or the FLACs in
+    ``folder``), then the synthetic notes; ``reference`` and ``synthetic`` keep one of them;
+    ``sines`` is :func:`steady_sine` at the synthetic notes' pitches (a positive control, not
+    part of ``all``)."""
+    refs = clips(folder, rate, limit) if which in ("all", "reference") else []
+    out = [("reference clips", name, x) for name, x in refs]
     if which in ("all", "synthetic"):
         out += [("synthetic notes", name, synthetic_note(f0, rate)) for name, f0 in SYNTH_NOTES]
     if which == "sines":
@@ -303,13 +306,15 @@ def envelope(x: np.ndarray, rate: int, seam: int) -> np.ndarray:
 
 def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | None = None,
             crepe_model: str = "tiny", context: float = 4.0, new: float = 1.0, precision: str = "auto",
-            first_seed: int = 0, which: str = "all", guide: str = "none", strength: float = 1.0) -> dict:
+            first_seed: int = 0, which: str = "all", guide: str = "none", strength: float = 1.0,
+            folder: str | Path | None = None) -> dict:
     """Run the yardstick for one model. Returns rows per (sampler, set), every run's scores
     (``runs``: sampler, prompts, prompt, seed and :func:`score_run`'s fields), envelopes and timing.
     ``context``, ``new`` (frame lengths in seconds) and ``precision`` are the engine's
     (:meth:`extend.Extender.job`). Seeds ``first_seed .. first_seed + seeds - 1``; a seed's
     noise is the same for every prompt (:func:`extend.frames.frame_generator`). ``which``: the
-    prompt sets (:func:`prompts`). ``guide`` and ``strength``: the engine's (:mod:`extend.guide`)."""
+    prompt sets (:func:`prompts`; ``folder``: other clips than the reference ones). ``guide`` and
+    ``strength``: the engine's (:mod:`extend.guide`)."""
     from extend import Extender
 
     ex = Extender(model)
@@ -317,13 +322,13 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
     seam = int(PROMPT_S * rate)
     cont = int(CONTINUATION_S * rate)
     real_info, runs, env, cost, per_run = {}, {}, {"real": []}, {}, []
-    for group, name, audio in prompts(rate, limit, which):
+    for group, name, audio in prompts(rate, limit, which, folder):
         real = audio[seam : seam + cont]
         real_info[name] = pitch_window(real, rate, crepe_model)
         env["real"].append(envelope(audio, rate, seam))
     for sampler in samplers:
         env[sampler], seconds, made = [], 0.0, 0
-        for group, name, audio in prompts(rate, limit, which):
+        for group, name, audio in prompts(rate, limit, which, folder):
             real_pitch, real_voiced = real_info[name]
             for seed in range(first_seed, first_seed + seeds):
                 out, secs = timed(ex.extend, audio[:seam], rate, CONTINUATION_S, sampler=sampler, steps=steps, seed=seed,

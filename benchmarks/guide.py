@@ -30,7 +30,7 @@ from .common import add_engine_args, machine, pick_model, run_script, timed, wri
 
 
 def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: str = "lpc",
-                bridge: tuple[float, float] | None = None) -> dict:
+                bridge: tuple[float, float] | None = None, folder: Path | None = None) -> dict:
     """Score the guide ``name``'s guess itself for every prompt (a match guide's library is the
     prompt, as in the engine; ``bridge``: its hand-over from the prediction, None for the
     engine's): rows per prompt set, envelopes and timing."""
@@ -39,7 +39,7 @@ def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: s
     label = f"{name} alone" + ("" if bridge is None else f", bridge {bridge[0]:g}-{bridge[1]:g} s")
     seam, cont = int(yard.PROMPT_S * rate), int(yard.CONTINUATION_S * rate)
     runs, env, seconds = {}, {"real": [], label: []}, 0.0
-    for group, _, audio in yard.prompts(rate, limit, which):
+    for group, _, audio in yard.prompts(rate, limit, which, folder):
         real = audio[seam : seam + cont]
         real_pitch, real_voiced = yard.pitch_window(real, rate)
         t0 = time.perf_counter()
@@ -55,12 +55,12 @@ def guide_alone(rate: int, which: str = "all", limit: int | None = None, name: s
     return {"rows": rows, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()}}
 
 
-def pitch_across_seam(rate: int, limit: int | None = None) -> dict:
+def pitch_across_seam(rate: int, limit: int | None = None, folder: Path | None = None) -> dict:
     """Voiced reference prompts whose pitch is the same just before and just after the seam."""
     seam = int(yard.PROMPT_S * rate)
     last = int(yard.PITCH_WINDOW_S * rate)
     held, voiced = [], []
-    for _, name, audio in yard.prompts(rate, limit, "reference"):
+    for _, name, audio in yard.prompts(rate, limit, "reference", folder):
         real, _ = yard.pitch_window(audio[seam : seam + int(yard.CONTINUATION_S * rate)], rate)
         if not real.voiced:
             continue
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-unguided", action="store_true", help="skip the model's row without a guide")
     p.add_argument("--bridges", default="", help="match alone with other hand-overs, e.g. 0-0.25,0.1-0.4 (seconds)")
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--clips", type=Path, default=None, help="a folder of 6 s FLACs instead of the reference clips")
     p.add_argument("--quick", action="store_true", help="4 reference clips and 1 seed")
     p.add_argument("--out", type=Path, default=Path("docs/guide"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
@@ -92,21 +93,21 @@ def main(argv: list[str] | None = None) -> None:
     limit, seeds = (4, 1) if args.quick else (None, args.seeds)
     rows, env = [], {}
     for name in guides:
-        alone = guide_alone(rate, limit=limit, name=name)
+        alone = guide_alone(rate, limit=limit, name=name, folder=args.clips)
         rows += alone["rows"]
         env.update(alone["envelopes"])
     for spec in (b for b in args.bridges.split(",") if b):
         a, b = (float(v) for v in spec.split("-"))
-        alone = guide_alone(rate, limit=limit, name="match", bridge=(a, b))
+        alone = guide_alone(rate, limit=limit, name="match", bridge=(a, b), folder=args.clips)
         rows += alone["rows"]  # table only: the plot keeps the engine's guides
     runs = [] if args.no_unguided else [("no guide", "none", 1.0)]
     runs += [(f"{g}, strength {s:g}", g, s) for g in guides for s in strengths]
     for label, guide, strength in runs:
         result, _ = timed(yard.measure, model, ["lambda"], seeds, args.steps, limit, precision="fp32",
-                          guide=guide, strength=strength)
+                          guide=guide, strength=strength, folder=args.clips)
         rows += [{**r, "sampler": f"lambda, {label}"} for r in result["rows"]]
         env[f"lambda, {label}"] = result["envelopes"]["lambda"]
-    ceiling = pitch_across_seam(rate, limit)
+    ceiling = pitch_across_seam(rate, limit, args.clips)
     secs = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "guide.json", {"rows": rows, "envelopes": env, "pitch across the seam": ceiling, "steps": args.steps,
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     n_held, n_voiced = len(ceiling["same pitch across the seam"]), len(ceiling["voiced prompts"])
     head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps before "
             f"the strength cut, {seeds} seed(s) per prompt (a guide alone is deterministic); fp32; "
-            f"{secs / 60:.1f} min on {machine()}.")
+            f"{secs / 60:.1f} min on {machine()}." + ("" if args.clips is None else f" Clips: the FLACs in `{args.clips}`."))
     note = (f"\nThe real seam: {n_held} of {n_voiced} voiced reference prompts have the same pitch (CREPE, 50 cents) in the "
             f"prompt's last 0.25 s as in the real continuation's first 0.25 s ({', '.join(ceiling['same pitch across the seam'])}).\n")
     yard.publish(args.out, args.card or args.out.with_suffix(".md"), args.section, head, rows, secs, note)

@@ -138,9 +138,8 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
 
 
 def bridged(prediction: np.ndarray, match: np.ndarray, start: int, end: int) -> np.ndarray:
-    """prediction [n] handing over to match [n] between samples ``start`` and ``end``:
-    (1 - w) prediction + w match, w = 0 before start, (1 - cos(pi (k - start) / (end - start))) / 2
-    up to end, then 1. float32 [n]"""
-    k = np.arange(len(match))
-    w = 0.5 * (1.0 - np.cos(np.pi * np.clip((k - start) / max(end - start, 1), 0.0, 1.0)))
-    return ((1.0 - w) * prediction + w * match).astype(np.float32)
+    """prediction [n] handing over to match [n] between samples ``start`` and ``end`` by an
+    equal-power cross-fade (the two are unrelated signals, so their powers add):
+    cos(pi u / 2) prediction + sin(pi u / 2) match, u = (k - start) / (end - start) clipped to [0, 1]. float32 [n]"""
+    u = np.clip((np.arange(len(match)) - start) / max(end - start, 1), 0.0, 1.0)
+    return (np.cos(0.5 * np.pi * u) * prediction + np.sin(0.5 * np.pi * u) * match).astype(np.float32)
