@@ -29,7 +29,7 @@ import numpy as np
 import scipy.linalg
 import scipy.signal
 
-from .match import BRIDGE_S, bridged, match_continuation, mel_frames
+from .match import BRIDGE_S, SEAMLESS, bridged, match_continuation, mel_frames
 
 Guide = Callable[[np.ndarray, int], np.ndarray]  # (context [L], n) -> guess [n]
 
@@ -99,7 +99,8 @@ def match_guide(rate: int, library: Sequence[np.ndarray] | None = None,
     """:func:`extend.match.match_continuation` over ``library`` (mono segments at ``rate``, e.g. the
     input; None: the context each call is given), entered from :func:`lpc_guide`'s guess over the
     ``bridge`` seconds after the seam (:func:`extend.match.bridged`: the prediction holds the
-    notes sounding at the seam), which also fills whatever no match can."""
+    notes sounding at the seam) unless the match already continues the context's waveform; the
+    prediction also fills whatever no match can."""
     fallback = lpc_guide(rate)
     fixed = None if library is None else [np.asarray(s, dtype=np.float32) for s in library]
     features = None if fixed is None else [mel_frames(s, rate) for s in fixed]
@@ -107,7 +108,9 @@ def match_guide(rate: int, library: Sequence[np.ndarray] | None = None,
     def guide(context: np.ndarray, n: int) -> np.ndarray:
         lib, feat = (fixed, features) if fixed is not None else ([context], [mel_frames(context, rate)])
         prediction = fallback(context, n)
-        match = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:])
+        match, meets = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:])
+        if meets >= SEAMLESS:  # the context is itself a passage of the library, and this runs it on
+            return match
         return bridged(prediction, match, int(bridge[0] * rate), int(bridge[1] * rate))
 
     return guide

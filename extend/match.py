@@ -22,7 +22,9 @@ audio, in pieces:
 
 Each piece starts with the residual fade of :mod:`extend.seam`, so it has no step. The engine
 enters the match from the linear-prediction guess (:func:`bridged`, over BRIDGE_S), which holds
-the notes sounding at the seam, and a library with no usable lag (shorter than twice QUERY_S)
+the notes sounding at the seam, unless the match already continues the context's waveform
+(seam correlation >= SEAMLESS: in a long extension, the passage the last frame replayed runs
+on, with no hand-over each frame). A library with no usable lag (shorter than twice QUERY_S)
 or a silent query leaves the rest to that prediction. The guide knows no music either: it
 replays the input, so a short input's continuation comes back to the same passages.
 """
@@ -45,6 +47,7 @@ ALIGN_S = 0.05  # waveform window that aligns the match to the sample
 LEVEL_S = QUERY_S  # the matched passage is scaled to the query's level: a whole passage, not its last notes
 MAX_GAIN = 2.0
 FADE_S = 0.01
+SEAMLESS = 0.9  # a match whose seam correlation reaches this continues the context as it is: no bridge
 BRIDGE_S = (0.2, 0.5)  # seconds after the seam over which the linear prediction hands over to the match (docs/guide.md)
 
 
@@ -108,17 +111,25 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
+def seam_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """<a, b> / (||a|| ||b||) of two equal-length waveforms; 0 if either is silent."""
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b)) / norm if norm > 0.0 else 0.0
+
+
 def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray], features: Sequence[np.ndarray],
-                       rate: int, fallback) -> np.ndarray:
-    """``n`` samples that continue ``context`` [L] from ``library`` (steps 1-4). float32 [n]
+                       rate: int, fallback) -> tuple[np.ndarray, float]:
+    """``n`` samples that continue ``context`` [L] from ``library`` (steps 1-4): float32 [n], and
+    how well the first match meets the context (:func:`seam_correlation` of the context's last
+    ALIGN_S with the library's samples before the match's continuation; 0 with no match).
 
     ``features``: :func:`mel_frames` of each library segment. ``fallback(context, m) -> [m]``
     fills what no match can (the linear-prediction guide in the engine).
     """
     x = np.asarray(context, dtype=np.float64)
     query_n, min_take = int(QUERY_S * rate), max(1, int(MIN_TAKE_S * rate))
-    level_n = max(1, int(LEVEL_S * rate))
-    out = np.zeros(0)
+    level_n, w = max(1, int(LEVEL_S * rate)), max(1, int(ALIGN_S * rate))
+    out, meets = np.zeros(0), None
     while len(out) < n:
         history = np.concatenate([x, out])
         query = history[-query_n:]
@@ -132,9 +143,11 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
         take = seg[start : start + n - len(out)]
         gain = rms(query[-level_n:]) / max(rms(seg[max(0, start - level_n) : start]), 1e-9)
         gain = float(np.clip(gain, 1.0 / MAX_GAIN, MAX_GAIN))
+        if meets is None:
+            meets = seam_correlation(history[-w:], seg[start - w : start]) if start >= w and len(history) >= w else 0.0
         piece = residual_fade(history[-1], gain * seg[start - 1], gain * take, max(1, int(FADE_S * rate)))
         out = np.concatenate([out, piece])
-    return np.clip(out[:n], -1.0, 1.0).astype(np.float32)
+    return np.clip(out[:n], -1.0, 1.0).astype(np.float32), meets or 0.0
 
 
 def bridged(prediction: np.ndarray, match: np.ndarray, start: int, end: int) -> np.ndarray:

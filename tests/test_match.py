@@ -4,7 +4,7 @@ import numpy as np
 
 from extend import Extender
 from extend.guide import lpc_continuation, make_guide, two_sided
-from extend.match import BRIDGE_S, QUERY_S, best_match, bridged, match_continuation, mel_frames
+from extend.match import BRIDGE_S, QUERY_S, SEAMLESS, best_match, bridged, match_continuation, mel_frames
 
 from .conftest import tiny_model
 
@@ -27,43 +27,57 @@ def corr(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+def found_at(y: np.ndarray, x: np.ndarray) -> tuple[int, float]:
+    """Where in ``x`` the stretch most like ``y`` starts, and its normalised correlation."""
+    c = np.correlate(x, y, mode="valid") / np.sqrt(np.convolve(x**2, np.ones(len(y)), mode="valid") * np.sum(y**2))
+    return int(np.argmax(c)), float(np.max(c))
+
+
 def test_the_match_is_what_followed_the_same_phrase():
     """Prompt A B A: the query (the last A) matches the first A, so the guess is B, to the sample;
     linear prediction of the same context knows nothing of B."""
     found = best_match(PROMPT[-RATE:], [PROMPT], [mel_frames(PROMPT, RATE)], RATE, RATE)
     assert found.offset == 0 and found.score > 0.99
-    guess = match_continuation(PROMPT, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
+    guess, _ = match_continuation(PROMPT, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
     assert guess.dtype == np.float32 and guess.shape == (RATE,)
     assert corr(guess, NEXT) > 0.99
     assert abs(corr(lpc_continuation(PROMPT, RATE, order=512)[NOTE:], NEXT[NOTE:])) < 0.3
 
 
-def test_the_guide_enters_the_match_from_the_prediction():
-    """The engine's guide is the linear prediction up to BRIDGE_S[0] after the seam and the match
-    from BRIDGE_S[1]; it replays the input's level (the query's, within 6 dB)."""
-    guide = make_guide("match", RATE, [PROMPT])
-    guess = guide(PROMPT, RATE)
-    prediction = lpc_continuation(PROMPT, RATE)
+def test_the_guide_enters_the_match_from_the_prediction_unless_the_match_runs_on():
+    """Prompt A B A', A' the phrase 5 cents sharp: the match (the first A) does not continue A''s
+    waveform, so the guide is the linear prediction up to BRIDGE_S[0] and the match (B) from
+    BRIDGE_S[1], at the query's level (within 6 dB). An exact repeat runs on with no bridge."""
+    sharp = phrase([262.0 * 1.003, 330.0 * 1.003, 392.0 * 1.003, 330.0 * 1.003])
+    prompt = np.concatenate([A, B, sharp])
+    lib = [prompt]
+    match, meets = match_continuation(prompt, RATE, lib, [mel_frames(prompt, RATE)], RATE, lambda c, m: np.zeros(m))
+    assert meets < SEAMLESS
+    guess = make_guide("match", RATE, lib)(prompt, RATE)
+    prediction = lpc_continuation(prompt, RATE)
     a, b = int(BRIDGE_S[0] * RATE), int(BRIDGE_S[1] * RATE)
     assert np.allclose(guess[:a], prediction[:a], atol=1e-6)
-    assert corr(guess[b:], NEXT[b:]) > 0.99
+    where, how = found_at(guess[b:], prompt)  # B's second half, moved by the alignment within a hop
+    assert how > 0.99 and abs(where - (RATE + b)) <= 256
     assert np.allclose(bridged(np.ones(8), np.zeros(8), 2, 4), [1, 1, 1, 0.5**0.5, 0, 0, 0, 0])  # equal power
-    quiet = make_guide("match", RATE, [PROMPT])(0.5 * PROMPT, RATE)  # the query is 6 dB under the library
+    quiet = make_guide("match", RATE, lib)(0.5 * prompt, RATE)  # the query is 6 dB under the library
     assert 0.45 < np.std(quiet[b:]) / np.std(NEXT[b:]) < 0.55
+    exact, meets = match_continuation(PROMPT, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
+    assert meets > 0.99 and np.allclose(make_guide("match", RATE, [PROMPT])(PROMPT, RATE), exact, atol=1e-6)
 
 
 def test_a_long_guess_chains_matches_and_a_short_library_leaves_it_to_the_prediction():
     """Past the library's end the search runs again from the guess, so 3 s continue A B A B A B;
     a library shorter than two queries has no lag, and a silent query gives the fallback."""
-    guess = match_continuation(PROMPT, 3 * RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
+    guess, _ = match_continuation(PROMPT, 3 * RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
     assert corr(guess, np.concatenate([B, A, B])) > 0.95
     short = PROMPT[: int(1.5 * QUERY_S * RATE)]
     marker = np.full(RATE, 0.125)
     assert np.array_equal(match_continuation(short, RATE, [short], [mel_frames(short, RATE)], RATE,
-                                             lambda c, m: marker[:m]), marker.astype(np.float32))
+                                             lambda c, m: marker[:m])[0], marker.astype(np.float32))
     silent = np.zeros(2 * RATE)
     assert np.array_equal(match_continuation(silent, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE,
-                                             lambda c, m: marker[:m]), marker.astype(np.float32))
+                                             lambda c, m: marker[:m])[0], marker.astype(np.float32))
 
 
 def test_a_gap_is_guessed_from_both_sides_of_the_library():
