@@ -25,7 +25,17 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from .common import add_engine_args, clips, machine, pick_model, replace_section, run_script, table, write_json
+from .common import (
+    add_engine_args,
+    clips,
+    machine,
+    pick_model,
+    read_json,
+    replace_section,
+    run_script,
+    table,
+    write_json,
+)
 
 PROMPT_S = 5.0
 
@@ -76,6 +86,12 @@ def summarise(runs: dict[str, list[list[dict]]], seconds: int) -> list[dict]:
     return rows
 
 
+def curves(runs: dict[str, list[list[dict]]]) -> dict[str, dict[str, list[float]]]:
+    """Per guide, the median over clips of each second's level and replay (the plot's lines)."""
+    return {g: {key: np.median([[s[key] for s in clip] for clip in per], axis=0).tolist()
+                for key in ("level dBFS", "replay")} for g, per in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_engine_args(p)
@@ -86,7 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("docs/long-run"))
     p.add_argument("--card", type=Path, default=None, help="markdown file to write the table into [OUT.md]")
     p.add_argument("--section", default="long-run", help="name of the card's marked section to replace")
+    p.add_argument("--replot", type=Path, metavar="JSON", help="redraw OUT/long_run.png from a saved long_run.json; run nothing")
     args = p.parse_args(argv)
+    if args.replot:
+        from . import plots
+
+        plots.long_run(args.out / "long_run.png", curves(read_json(args.replot)["runs"]))
+        return
     from extend import Extender
 
     from . import plots
@@ -111,9 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "wall s per new s": cost, "steps": args.steps,
                                             "seconds": args.seconds, "clips": args.clips, "seed": args.seed,
                                             "machine": machine()})
-    curves = {g: {key: np.median([[s[key] for s in clip] for clip in per], axis=0).tolist()
-                  for key in ("level dBFS", "replay")} for g, per in runs.items()}
-    plots.long_run(args.out / "long_run.png", curves)
+    plots.long_run(args.out / "long_run.png", curves(runs))
     head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps, the "
             f"guide's default strength; the first {args.clips} reference clips' first {PROMPT_S:g} s extended by "
             f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {machine()}. Wall s per new s: "

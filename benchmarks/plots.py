@@ -194,7 +194,7 @@ def long_run(path: Path, curves: dict[str, dict[str, list[float]]]) -> Path:
         top.plot(seconds, curve["level dBFS"], marker=".", label=name)
         bottom.plot(seconds, curve["replay"], marker=".", label=name)
     top.set_ylabel("level (dBFS)")
-    top.set_title("Long extensions: level and replay of the prompt per new second (median over clips)")
+    top.set_title("Per new second: level, and replay of the prompt (median over clips)")
     bottom.set_ylabel("replay (max norm. xcorr)")
     bottom.set_ylim(0, 1.05)
     bottom.set_xlabel("new second")

@@ -391,7 +391,8 @@ def test_candidates_from_the_cli(song, model, capsys, tmp_path):
 
 
 def test_guide_from_the_cli(song, model, capsys, tmp_path):
-    """--guide lpc extends from the linear-prediction guess, and fills a gap from the two-sided one."""
+    """--guide lpc extends from the linear-prediction guess, and fills a gap from the two-sided one;
+    --guide match extends from the input's own passages."""
     out = tmp_path / "guided.wav"
     code, err = _run([song, "-s", "0.25", "--model", model, *FAST, "--guide", "lpc", "--strength", "0.5", "-o", out], capsys)
     assert code == 0, err
@@ -402,3 +403,7 @@ def test_guide_from_the_cli(song, model, capsys, tmp_path):
     assert code == 0, err
     c, _ = sf.read(tmp_path / "g.wav", dtype="int16")
     assert len(c) == len(a) and np.array_equal(c[:800], a[:800]) and np.array_equal(c[1600:], a[1600:])
+    code, err = _run([song, "-s", "0.25", "--model", model, *FAST, "--guide", "match", "-o", tmp_path / "m.wav"], capsys)
+    assert code == 0, err
+    d, _ = sf.read(tmp_path / "m.wav", dtype="int16")
+    assert len(d) == len(a) + 2000 and np.array_equal(a, d[: len(a)])

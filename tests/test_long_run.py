@@ -34,3 +34,6 @@ def test_long_run_smoke(tmp_path):
     assert [r["guide"] for r in data["rows"]] == ["lpc", "lpc", "match", "match"]
     assert len(data["runs"]["match"][0]) == 2 and (tmp_path / "l" / "long_run.png").stat().st_size > 1000
     assert "| match | 2 |" in (tmp_path / "l.md").read_text()
+    (tmp_path / "l" / "long_run.png").unlink()
+    long_run.main(["--replot", str(tmp_path / "l" / "long_run.json"), "--out", str(tmp_path / "l")])
+    assert (tmp_path / "l" / "long_run.png").stat().st_size > 1000
