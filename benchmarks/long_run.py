@@ -10,7 +10,10 @@ extended by ``--seconds`` with ``lambda`` at the engine's defaults, once per ``-
 
       r_k = max_o <y_k, x[o : o + N]> / (||y_k|| ||x[o : o + N]||),
 
-  1 for a verbatim copy at any gain, near 0 for audio the prompt does not contain.
+  1 for a verbatim copy at any gain, near 0 for audio the prompt does not contain;
+- clicks: 8 ms windows of second k whose high-passed peak passes 3 times the prompt's 99th
+  percentile (:func:`benchmarks.metrics.click_windows`); the clip's real next second, scored
+  the same way, is the control.
 
     python -m benchmarks.long_run --out docs/long-run
 """
@@ -36,6 +39,7 @@ from .common import (
     table,
     write_json,
 )
+from .metrics import click_windows
 
 PROMPT_S = 5.0
 
@@ -56,14 +60,17 @@ def replay(y: np.ndarray, x: np.ndarray) -> float:
 
 
 def per_second(prompt: np.ndarray, new: np.ndarray, rate: int) -> list[dict]:
-    """Level, level change from the prompt's last second, and replay of each whole new second."""
+    """Level, level change from the prompt's last second, replay and clicks of each whole new second."""
     ref = level_db(prompt[-rate:])
+    clicks = click_windows(np.concatenate([prompt, new]), len(prompt), rate)
+    per = len(clicks) // max(len(new) // rate, 1) if len(new) >= rate else 0
     out = []
     for k in range(len(new) // rate):
         y = new[k * rate : (k + 1) * rate]
         out.append({"second": k + 1, "level dBFS": level_db(y), "level change dB": level_db(y) - ref,
-                    "replay": replay(y, prompt)})
+                    "replay": replay(y, prompt), "clicks": int(clicks[k * per : (k + 1) * per].sum())})
     return out
+
 
 
 def spans(seconds: int) -> list[tuple[int, int]]:
@@ -79,7 +86,7 @@ def summarise(runs: dict[str, list[list[dict]]], seconds: int) -> list[dict]:
     for guide, per_clip in runs.items():
         for a, b in spans(seconds):
             row = {"guide": guide, "new seconds": f"{a}" if a == b else f"{a}-{b}"}
-            for key in ("level dBFS", "level change dB", "replay"):
+            for key in ("level dBFS", "level change dB", "replay", "clicks"):  # clicks: windows per second
                 values = np.array([[s[key] for s in clip[a - 1 : b]] for clip in per_clip])  # [clips, span]
                 row[key] = float(np.mean(np.median(values, axis=0)))
             rows.append(row)
@@ -119,9 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     seam = int(PROMPT_S * rate)
     guides = [g for g in args.guides.split(",") if g]
     runs, cost, start = {}, {}, time.perf_counter()
+    pieces = clips(None, rate, args.clips)
+    real = [per_second(audio[:seam], audio[seam : seam + rate], rate)[0] for _, audio in pieces]
     for guide in guides:
         t0 = time.perf_counter()
-        for name, audio in clips(None, rate, args.clips):
+        for _, audio in pieces:
             prompt = audio[:seam]
             out = ex.extend(prompt, rate, args.seconds, steps=args.steps, context=args.context, new=args.new,
                             seed=args.seed, precision="fp32", guide=guide)
@@ -130,15 +139,16 @@ def main(argv: list[str] | None = None) -> None:
     secs = time.perf_counter() - start
     rows = summarise(runs, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "wall s per new s": cost, "steps": args.steps,
-                                            "seconds": args.seconds, "clips": args.clips, "seed": args.seed,
-                                            "machine": machine()})
+    write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "real next second": real,
+                                            "wall s per new s": cost, "steps": args.steps, "seconds": args.seconds,
+                                            "clips": args.clips, "seed": args.seed, "machine": machine()})
     plots.long_run(args.out / "long_run.png", curves(runs))
     head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps, the "
             f"guide's default strength; the first {args.clips} reference clips' first {PROMPT_S:g} s extended by "
             f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {machine()}. Wall s per new s: "
-            + ", ".join(f"{g} {c:.2g}" for g, c in cost.items()) + ".")
-    body = head + "\n\n" + table(rows, ["guide", "new seconds", "level dBFS", "level change dB", "replay"])
+            + ", ".join(f"{g} {c:.2g}" for g, c in cost.items()) + ". The real next second (median over the clips): "
+            + ", ".join(f"{k} {np.median([r[k] for r in real]):.3g}" for k in ("level change dB", "replay", "clicks")) + ".")
+    body = head + "\n\n" + table(rows, ["guide", "new seconds", "level dBFS", "level change dB", "replay", "clicks"])
     card = args.card or args.out.with_suffix(".md")
     replace_section(card, args.section,
                     body + f"\n![level and replay per second]({os.path.relpath(args.out, card.parent)}/long_run.png)\n")

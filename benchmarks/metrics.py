@@ -47,6 +47,21 @@ def click_score(audio: np.ndarray, seam: int, rate: int, window_s: float = 0.004
     return float(near.max()) / max(float(np.percentile(known, 99)), 1e-9)
 
 
+def click_windows(audio: np.ndarray, reference: int, rate: int, window_s: float = 0.008) -> np.ndarray:
+    """Per window of ``window_s`` in ``audio[reference:]``: True where the high-passed (> rate/4)
+    peak passes CLICK times the 99th percentile of ``audio[:reference]``'s, the measure of
+    :func:`click_score` applied everywhere instead of at one seam. The zero-phase filter rings
+    where the signal ends, so the last window is not scored. bool [(len - reference) // w]"""
+    sos = scipy.signal.butter(4, rate / 4, btype="highpass", fs=rate, output="sos")
+    hp = np.abs(scipy.signal.sosfiltfilt(sos, np.asarray(audio, dtype=np.float64)))
+    w = max(1, int(window_s * rate))
+    floor = max(float(np.percentile(hp[:reference], 99)), 1e-9)
+    n = (len(hp) - reference) // w
+    hits = hp[reference : reference + n * w].reshape(n, w).max(axis=1) > CLICK * floor
+    hits[-1:] = False
+    return hits
+
+
 def has_click(audio: np.ndarray, seam: int, rate: int) -> bool:
     return click_score(audio, seam, rate) > CLICK
 

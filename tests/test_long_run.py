@@ -15,6 +15,18 @@ def test_replay_is_one_for_a_copy_at_any_gain_and_small_for_new_audio():
     assert replay(np.zeros(1000), x) == 0.0
 
 
+def test_click_windows_find_a_step_and_not_a_tone():
+    from benchmarks.metrics import click_windows
+
+    rate = 8000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(2 * rate) / rate)
+    assert not click_windows(tone, rate, rate).any()
+    stepped = tone.copy()
+    stepped[rate + 3000 :] += 0.3  # a DC step: a click at 3000 samples after the reference
+    hits = np.flatnonzero(click_windows(stepped, rate, rate))
+    assert len(hits) >= 1 and all(abs(h * 64 - 3000) <= 128 for h in hits)
+
+
 def test_per_second_levels_and_spans():
     rate = 100
     prompt = np.full(300, 0.1)
