@@ -28,17 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from .common import (
-    add_engine_args,
-    clips,
-    machine,
-    pick_model,
-    read_json,
-    replace_section,
-    run_script,
-    table,
-    write_json,
-)
+from . import common
 from .metrics import click_windows
 
 PROMPT_S = 5.0
@@ -101,7 +91,7 @@ def curves(runs: dict[str, list[list[dict]]]) -> dict[str, dict[str, list[float]
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_engine_args(p)
+    common.add_engine_args(p)
     p.add_argument("--guides", default="lpc,match", help="comma-separated guides: none, lpc, match")
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--clips", type=int, default=4, help="the first N reference clips")
@@ -114,19 +104,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.replot:
         from . import plots
 
-        plots.long_run(args.out / "long_run.png", curves(read_json(args.replot)["runs"]))
+        plots.long_run(args.out / "long_run.png", curves(common.read_json(args.replot)["runs"]))
         return
     from extend import Extender
 
     from . import plots
 
-    model = pick_model(args.model, args.tiny)
+    model = common.pick_model(args.model, args.tiny)
     rate = model.config.sample_rate
     ex = Extender(model)
     seam = int(PROMPT_S * rate)
     guides = [g for g in args.guides.split(",") if g]
     runs, cost, start = {}, {}, time.perf_counter()
-    pieces = clips(None, rate, args.clips)
+    pieces = common.clips(None, rate, args.clips)
     real = [per_second(audio[:seam], audio[seam : seam + rate], rate)[0] for _, audio in pieces]
     for guide in guides:
         t0 = time.perf_counter()
@@ -139,21 +129,22 @@ def main(argv: list[str] | None = None) -> None:
     secs = time.perf_counter() - start
     rows = summarise(runs, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "real next second": real,
-                                            "wall s per new s": cost, "steps": args.steps, "seconds": args.seconds,
-                                            "clips": args.clips, "seed": args.seed, "machine": machine()})
+    common.write_json(args.out / "long_run.json", {"runs": runs, "rows": rows, "real next second": real,
+                                                   "wall s per new s": cost, "steps": args.steps, "seconds": args.seconds,
+                                                   "clips": args.clips, "seed": args.seed, "machine": common.machine()})
     plots.long_run(args.out / "long_run.png", curves(runs))
     head = (f"Model: `{args.model or ('tiny random' if args.tiny else 'bundled')}`; `lambda`, {args.steps} steps, the "
             f"guide's default strength; the first {args.clips} reference clips' first {PROMPT_S:g} s extended by "
-            f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {machine()}. Wall s per new s: "
+            f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {common.machine()}. Wall s per new s: "
             + ", ".join(f"{g} {c:.2g}" for g, c in cost.items()) + ". The real next second (median over the clips): "
             + ", ".join(f"{k} {np.median([r[k] for r in real]):.3g}" for k in ("level change dB", "replay", "clicks")) + ".")
-    body = head + "\n\n" + table(rows, ["guide", "new seconds", "level dBFS", "level change dB", "replay", "clicks"])
+    columns = ["guide", "new seconds", "level dBFS", "level change dB", "replay", "clicks"]
+    body = head + "\n\n" + common.table(rows, columns)
     card = args.card or args.out.with_suffix(".md")
-    replace_section(card, args.section,
+    common.replace_section(card, args.section,
                     body + f"\n![level and replay per second]({os.path.relpath(args.out, card.parent)}/long_run.png)\n")
     print(body)
 
 
 if __name__ == "__main__":
-    run_script(main)
+    common.run_script(main)

@@ -47,7 +47,7 @@ def test_the_match_is_what_followed_the_same_phrase():
 def test_the_guide_enters_the_match_from_the_prediction_unless_the_match_runs_on():
     """Prompt A B A', A' the phrase 5 cents sharp: the match (the first A) does not continue A''s
     waveform, so the guide is the linear prediction up to BRIDGE_S[0] and the match (B) from
-    BRIDGE_S[1], at the query's level (within 6 dB). An exact repeat runs on with no bridge."""
+    BRIDGE_S[1], at the level the library played it. An exact repeat runs on with no bridge."""
     sharp = phrase([262.0 * 1.003, 330.0 * 1.003, 392.0 * 1.003, 330.0 * 1.003])
     prompt = np.concatenate([A, B, sharp])
     lib = [prompt]
@@ -60,8 +60,8 @@ def test_the_guide_enters_the_match_from_the_prediction_unless_the_match_runs_on
     where, how = found_at(guess[b:], prompt)  # B's second half, moved by the alignment within a hop
     assert how > 0.99 and abs(where - (RATE + b)) <= 256
     assert np.allclose(bridged(np.ones(8), np.zeros(8), 2, 4), [1, 1, 1, 0.5**0.5, 0, 0, 0, 0])  # equal power
-    quiet = make_guide("match", RATE, lib)(0.5 * prompt, RATE)  # the query is 6 dB under the library
-    assert 0.45 < np.std(quiet[b:]) / np.std(NEXT[b:]) < 0.55
+    quiet = make_guide("match", RATE, lib)(0.5 * prompt, RATE)  # a query 6 dB under the library: not rescaled
+    assert 0.95 < np.std(quiet[b:]) / np.std(NEXT[b:]) < 1.05
     exact, meets = match_continuation(PROMPT, RATE, [PROMPT], [mel_frames(PROMPT, RATE)], RATE, lambda c, m: np.zeros(m))
     assert meets > 0.99 and np.allclose(make_guide("match", RATE, [PROMPT])(PROMPT, RATE), exact, atol=1e-6)
 
