@@ -22,6 +22,7 @@ only replay.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import librosa
@@ -107,11 +108,15 @@ def match_guide(rate: int, library: Sequence[np.ndarray] | None = None,
 
     def guide(context: np.ndarray, n: int) -> np.ndarray:
         lib, feat = (fixed, features) if fixed is not None else ([context], [mel_frames(context, rate)])
-        prediction = fallback(context, n)
-        match, meets = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction[-m:])
+
+        @functools.cache
+        def prediction() -> np.ndarray:  # fitted only when a bridge or a fill needs it (a Burg fit per frame)
+            return fallback(context, n)
+
+        match, meets = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction()[-m:])
         if meets >= SEAMLESS:  # the context is itself a passage of the library, and this runs it on
             return match
-        return bridged(prediction, match, int(bridge[0] * rate), int(bridge[1] * rate))
+        return bridged(prediction(), match, int(bridge[0] * rate), int(bridge[1] * rate))
 
     return guide
 
