@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
+
+from extend.match import normalised_xcorr
 
 from . import common
 from .metrics import click_windows
@@ -40,13 +41,7 @@ def level_db(x: np.ndarray) -> float:
 
 def replay(y: np.ndarray, x: np.ndarray) -> float:
     """max_o of the normalised cross-correlation of ``y`` [N] with ``x[o : o + N]`` (x [L], L >= N); 0 for silence."""
-    y, x = np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
-    ny = np.linalg.norm(y)
-    if ny == 0.0 or len(x) < len(y):
-        return 0.0
-    corr = scipy.signal.correlate(x, y, mode="valid", method="fft")  # [L - N + 1]
-    energy = np.convolve(x**2, np.ones(len(y)), mode="valid")
-    return float(np.max(corr / (ny * np.sqrt(np.maximum(energy, 1e-12)))))
+    return float(np.max(normalised_xcorr(x, y))) if len(x) >= len(y) and np.any(y) else 0.0
 
 
 def per_second(prompt: np.ndarray, new: np.ndarray, rate: int) -> list[dict]:

@@ -94,33 +94,27 @@ def best_match(query: np.ndarray, library: Sequence[np.ndarray], features: Seque
 def align(query: np.ndarray, segment: np.ndarray, offset: int, min_take: int, rate: int) -> int:
     """``offset`` moved by at most one hop to where the segment's waveform best meets the query's last ALIGN_S."""
     w = min(len(query), max(1, int(ALIGN_S * rate)))
-    tail = query[-w:]
     lo = max(0, offset - HOP)
     hi = min(len(segment) - len(query) - min_take, offset + HOP)
     if hi < lo:
         return offset
-    ends = np.arange(lo, hi + 1) + len(query)  # where each candidate's continuation starts
     window = segment[lo + len(query) - w : hi + len(query)]
-    corr = scipy.signal.correlate(window, tail, mode="valid")  # [hi - lo + 1]
-    energy = np.convolve(window**2, np.ones(w), mode="valid")
-    score = corr / np.sqrt(np.maximum(energy, 1e-12))
-    return int(ends[int(np.argmax(score))] - len(query))
+    return lo + int(np.argmax(normalised_xcorr(window, query[-w:])))  # [hi - lo + 1] candidate lags
 
 
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
-
-
-def seam_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """<a, b> / (||a|| ||b||) of two equal-length waveforms; 0 if either is silent."""
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b)) / norm if norm > 0.0 else 0.0
+def normalised_xcorr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """<y, x[o : o + N]> / (||y|| ||x[o : o + N]||) for every lag o of ``y`` [N] in ``x`` [L >= N];
+    0 where either is silent. [L - N + 1]"""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    corr = scipy.signal.correlate(x, y, mode="valid")
+    energy = np.convolve(x**2, np.ones(len(y)), mode="valid") * float(np.dot(y, y))
+    return corr / np.sqrt(np.maximum(energy, 1e-24))
 
 
 def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray], features: Sequence[np.ndarray],
                        rate: int, fallback) -> tuple[np.ndarray, float]:
     """``n`` samples that continue ``context`` [L] from ``library`` (steps 1-4): float32 [n], and
-    how well the first match meets the context (:func:`seam_correlation` of the context's last
+    how well the first match meets the context (:func:`normalised_xcorr` of the context's last
     ALIGN_S with the library's samples before the match's continuation; 0 with no match).
 
     ``features``: :func:`mel_frames` of each library segment. ``fallback(context, m) -> [m]``
@@ -133,7 +127,7 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
     while len(out) < n:
         history = np.concatenate([x, out])
         query = history[-query_n:]
-        found = best_match(query, library, features, rate, min_take) if rms(query) > 0 else None
+        found = best_match(query, library, features, rate, min_take) if np.any(query) else None
         if found is None:
             rest = np.asarray(fallback(history.astype(np.float32), n - len(out)), dtype=np.float64)
             out = np.concatenate([out, rest])
@@ -141,8 +135,8 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
         seg = np.asarray(library[found.segment], dtype=np.float64)
         start = found.offset + len(query)
         take = seg[start : start + n - len(out)]
-        if meets is None:
-            meets = seam_correlation(history[-w:], seg[start - w : start]) if start >= w and len(history) >= w else 0.0
+        if meets is None and min(start, len(history)) >= w:
+            meets = float(normalised_xcorr(seg[start - w : start], history[-w:])[0])
         piece = residual_fade(history[-1], seg[start - 1], take, max(1, int(FADE_S * rate)))
         out = np.concatenate([out, piece])
     return np.clip(out[:n], -1.0, 1.0).astype(np.float32), meets or 0.0
