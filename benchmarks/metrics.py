@@ -36,11 +36,16 @@ def seam_flux_ratio(audio: np.ndarray, seam: int, rate: int, hop: int | None = N
     return float(near.max()) / max(base, 1e-9)
 
 
+def high_band(audio: np.ndarray, rate: int) -> np.ndarray:
+    """|zero-phase 4th-order Butterworth high-pass above rate/4| of ``audio``: where a click shows. [L]"""
+    sos = scipy.signal.butter(4, rate / 4, btype="highpass", fs=rate, output="sos")
+    return np.abs(scipy.signal.sosfiltfilt(sos, np.asarray(audio, dtype=np.float64)))
+
+
 def click_score(audio: np.ndarray, seam: int, rate: int, window_s: float = 0.004) -> float:
     """Peak high-passed (> rate/4) amplitude within +-window of the seam over the 99th
     percentile of the same signal in the known audio. Above ~3 is an audible click."""
-    sos = scipy.signal.butter(4, rate / 4, btype="highpass", fs=rate, output="sos")
-    hp = np.abs(scipy.signal.sosfiltfilt(sos, np.asarray(audio, dtype=np.float64)))
+    hp = high_band(audio, rate)
     w = max(1, int(window_s * rate))
     near = hp[max(seam - w, 0) : seam + w]
     known = hp[: max(seam - 4 * w, 1)]
@@ -52,8 +57,7 @@ def click_windows(audio: np.ndarray, reference: int, rate: int, window_s: float 
     peak passes CLICK times the 99th percentile of ``audio[:reference]``'s, the measure of
     :func:`click_score` applied everywhere instead of at one seam. The zero-phase filter rings
     where the signal ends, so the last window is not scored. bool [(len - reference) // w]"""
-    sos = scipy.signal.butter(4, rate / 4, btype="highpass", fs=rate, output="sos")
-    hp = np.abs(scipy.signal.sosfiltfilt(sos, np.asarray(audio, dtype=np.float64)))
+    hp = high_band(audio, rate)
     w = max(1, int(window_s * rate))
     floor = max(float(np.percentile(hp[:reference], 99)), 1e-9)
     n = (len(hp) - reference) // w
