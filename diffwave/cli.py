@@ -56,6 +56,8 @@ def train_cmd(
                                                      help="With the spectral prior: zero-pad its FFT to twice the "
                                                           "window, so its filter does not wrap the window's end onto "
                                                           "its start (models before 2026-12-07 wrap)."),
+    spectral_block: Optional[int] = typer.Option(None, help="With the spectral prior: run it per STFT block of N "
+                                                 "samples (hop N/4) instead of the whole window; 0 = whole window."),
     mixed_fraction: float = typer.Option(0.5, help="With --mixed-levels: share of crops that get mixed levels."),
     terminal_alpha_bar: Optional[float] = typer.Option(None, help="Rescale the noise schedule so that abar_T is this "
                                                        "(e.g. 1e-4: x_T is pure noise, as sampling assumes)."),
@@ -89,7 +91,7 @@ def train_cmd(
     arch = {"sample_rate": sample_rate, "residual_channels": channels, "residual_layers": layers,
             "dilation_cycle": dilation_cycle, "parameterization": parameterization, "data_scale": data_scale,
             "mixed_levels": mixed_levels, "terminal_alpha_bar": terminal_alpha_bar,
-            "spectral_prior": spectral_prior, "spectral_zero_pad": spectral_zero_pad}
+            "spectral_prior": spectral_prior, "spectral_zero_pad": spectral_zero_pad, "spectral_block": spectral_block}
     given = {k: v for k, v in arch.items() if v is not None}
     try:
         base = ModelConfig()
@@ -208,12 +210,15 @@ def grow_cmd(
     spectral_zero_pad: bool = typer.Option(False, "--spectral-zero-pad", help="Zero-pad the spectral prior's FFT "
                                            "(the model's, or the one added), so its filter does not wrap the "
                                            "window's end onto its start; the weights are kept."),
+    spectral_block: int = typer.Option(0, "--spectral-block", help="Run the spectral prior (the model's, or the "
+                                       "one added) per STFT block of N samples (hop N/4), so it follows a note's "
+                                       "decay; 0 keeps the whole window. The weights are kept."),
     seed: int = typer.Option(0, help="Seed for the new units' initial weights."),
     force: bool = typer.Option(False, help="Overwrite an existing output file."),
 ) -> None:
     """Widen and deepen a trained model without changing what it computes; train on with --init."""
     from .checkpoint import read_metadata, save_model
-    from .growth import add_spectral_prior, grow, zero_pad_prior
+    from .growth import add_spectral_prior, change_prior, grow
 
     check_output(out, force)
     small = load_model(model)
@@ -222,15 +227,18 @@ def grow_cmd(
     big = grow(small, channels, layers, torch.Generator().manual_seed(seed))
     if spectral_prior:
         big = add_spectral_prior(big)
-    if spectral_zero_pad:
-        big = zero_pad_prior(big)
+    if spectral_zero_pad or spectral_block:
+        # a block filter replaces a padded whole-window one (the two exclude each other)
+        big = change_prior(big, spectral_zero_pad=spectral_zero_pad or (big.config.spectral_zero_pad and not spectral_block),
+                           spectral_block=spectral_block or big.config.spectral_block)
     try:
         steps = read_metadata(model).get("training_steps")
     except UserError:  # a reference checkpoint: no metadata to carry
         steps = None
     extra = {"grown_from": f"{model.name}: C{small.config.residual_channels}/L{small.config.residual_layers}"
                            + (", spectral prior added" if spectral_prior else "")
-                           + (", prior zero-padded" if spectral_zero_pad else "")}
+                           + (", prior zero-padded" if spectral_zero_pad else "")
+                           + (f", prior per {spectral_block}-sample block" if spectral_block else "")}
     save_model(out, big, extra={**extra, **({"training_steps": steps} if steps else {})}, replace=force)
     rate = small.config.sample_rate
     reach, reached = ("the whole window (spectral prior)" if m.config.spectral_prior else f"{m.receptive_field / rate:.2f} s"

@@ -63,6 +63,10 @@ class ModelConfig:
     # engine's frame: the new audio's end borders the oldest context). True: the row is zero-
     # padded to twice its length first, so the filter is a linear one and nothing wraps.
     spectral_zero_pad: bool = False
+    # With spectral_prior: 0 (every prior model before 2026-12-08) is the filter over the whole
+    # window; N is the same filter per STFT block of N samples (hop N / 4), so it follows a
+    # note's decay instead of averaging it over the window. Its frames do not wrap.
+    spectral_block: int = 0
 
     def __post_init__(self) -> None:
         for name, (kind, low, high) in LIMITS.items():
@@ -92,6 +96,14 @@ class ModelConfig:
             raise ValueError(f"model config spectral_zero_pad must be true or false, got {self.spectral_zero_pad!r}")
         if self.spectral_zero_pad and not self.spectral_prior:
             raise ValueError("model config spectral_zero_pad is an option of spectral_prior, which is off")
+        block = self.spectral_block
+        if isinstance(block, bool) or not isinstance(block, int) or not (block == 0 or 64 <= block <= 2**16):
+            raise ValueError(f"model config spectral_block must be 0 or an integer in [64, 65536], got {block!r}")
+        if block and not self.spectral_prior:
+            raise ValueError("model config spectral_block is an option of spectral_prior, which is off")
+        if block and self.spectral_zero_pad:
+            raise ValueError("model config spectral_block and spectral_zero_pad exclude each other (a block "
+                             "filter does not wrap)")
         if self.spectral_prior and self.mixed_levels:
             raise ValueError("model config spectral_prior needs one noise level per window; it cannot be combined "
                              "with mixed_levels")

@@ -126,15 +126,18 @@ def add_spectral_prior(model: DiffWave) -> DiffWave:
     return build_model(cfg, state)
 
 
-def zero_pad_prior(model: DiffWave) -> DiffWave:
-    """``model`` with ``config.spectral_zero_pad`` on and the same weights: its prior's filter
-    stops wrapping the window's end onto its start (:func:`diffwave.spectral.subtraction_estimate`).
-    The network was trained on the wrapped prior's estimate, so it is a different model; the
-    continuation yardstick says whether it is a better one. Returns an eval-mode model."""
+def change_prior(model: DiffWave, **fields: object) -> DiffWave:
+    """``model`` with its prior's config ``fields`` changed (``spectral_zero_pad``: the filter
+    stops wrapping the window's end onto its start; ``spectral_block``: it runs per STFT block,
+    :mod:`diffwave.spectral`) and the same weights. The network was trained on the old prior's
+    estimate, so it is a different model; the continuation yardstick says whether it is a
+    better one. Returns an eval-mode model."""
     if not model.config.spectral_prior:
-        raise UserError("zero padding is an option of the spectral prior, which this model lacks "
-                        "(add it with --spectral-prior)")
-    cfg = dataclasses.replace(model.config, spectral_zero_pad=True)
+        raise UserError("that is an option of the spectral prior, which this model lacks (add it with --spectral-prior)")
+    try:
+        cfg = dataclasses.replace(model.config, **fields)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return build_model(cfg, _weights(model))
 
 

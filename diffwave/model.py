@@ -175,7 +175,7 @@ class DiffWave(nn.Module):
             if t.dim() != 1:
                 raise ValueError("a spectral-prior model takes one level per row: t [B]")
             x0, prior = spectral_prior(audio, self.sqrt_alpha_bar_at(t), self.config.parameterization,
-                                       self.config.spectral_zero_pad)
+                                       self.config.spectral_zero_pad, self.config.spectral_block)
             inputs = torch.stack([audio, x0.to(audio.dtype)], dim=1)  # [B, 2, L]
         else:
             inputs = audio.unsqueeze(1)  # [B, 1, L]

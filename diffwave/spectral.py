@@ -54,18 +54,43 @@ def subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, threshold: float |
     return torch.fft.irfft(power / (power + noise) * spec, n=size, dim=-1)[..., :n]
 
 
+def block_subtraction_estimate(y: torch.Tensor, sig2: torch.Tensor, block: int,
+                               threshold: float | None = None) -> torch.Tensor:
+    """:func:`subtraction_estimate` per short-time block instead of over the whole row.
+
+    STFT with a periodic Hann window w of ``block`` samples and hop block / 4 (zero-padded
+    ends); a noise bin's expected power is sigma^2 sum(w^2), so per bin (k, m):
+    P = max(|Y|^2 - a sigma^2 sum(w^2), 0) and the gain P / (P + sigma^2 sum(w^2)), then the
+    inverse STFT (overlap-add, window-sum normalised). ``threshold`` a defaults to ln(block / 2).
+    Unlike the whole-row filter, a partial's estimate follows its level from block to block, so
+    a decaying note is estimated as decaying; the price is the shorter window's smaller gain
+    against noise. y: [B, n]; sig2: [B] or scalar. Returns [B, n]."""
+    n = y.shape[-1]
+    hop = block // 4
+    a = math.log(block / 2) if threshold is None else threshold
+    window = torch.hann_window(block, periodic=True, dtype=y.dtype, device=y.device)
+    noise = torch.as_tensor(sig2, dtype=y.dtype, device=y.device).reshape(-1, 1, 1) * window.square().sum()
+    spec = torch.stft(y, block, hop, window=window, center=True, pad_mode="constant",
+                      return_complex=True)  # [B, block / 2 + 1, frames]
+    power = (spec.abs() ** 2 - a * noise).clamp_min(0.0)
+    return torch.istft(power / (power + noise) * spec, block, hop, window=window, center=True, length=n)
+
+
 def spectral_prior(x: torch.Tensor, root: torch.Tensor, parameterization: str,
-                   zero_pad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                   zero_pad: bool = False, block: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The prior's clean estimate and its prediction in ``parameterization``, both [B, L] float32.
 
     x = x_t [B, L]; root = sqrt(abar_t) [B]. y = x_t / sqrt(abar) = x0 + sqrt((1 - abar) / abar) z
-    (DDPM eq. 4), x0_hat = :func:`subtraction_estimate` (y, zero_pad), and with s = sqrt(1 - abar):
+    (DDPM eq. 4), x0_hat = :func:`subtraction_estimate` (y, zero_pad), or with ``block`` > 0
+    :func:`block_subtraction_estimate` (y, block), and with s = sqrt(1 - abar):
     eps = (x_t - sqrt(abar) x0_hat) / s, v = (sqrt(abar) x_t - x0_hat) / s (Salimans & Ho 2022, eq. 5)."""
     with torch.autocast(x.device.type, enabled=False):  # the FFT runs in float32 whatever the caller's precision
         x, a = x.float(), root.float()[:, None]  # [B, L], [B, 1]
         abar = a * a
         s = (1.0 - abar).clamp_min(1e-12).sqrt()
-        x0 = subtraction_estimate(x / a, ((1.0 - abar) / abar)[:, 0], zero_pad=zero_pad)
+        sig2 = ((1.0 - abar) / abar)[:, 0]
+        x0 = (block_subtraction_estimate(x / a, sig2, block) if block
+              else subtraction_estimate(x / a, sig2, zero_pad=zero_pad))
         if parameterization == "eps":
             return x0, (x - a * x0) / s
         return x0, (a * x - x0) / s

@@ -15,7 +15,7 @@ from diffwave.config import ModelConfig
 from diffwave.growth import add_spectral_prior
 from diffwave.io.cli_util import run_app
 from diffwave.model import DiffWave
-from diffwave.spectral import spectral_prior, subtraction_estimate
+from diffwave.spectral import block_subtraction_estimate, spectral_prior, subtraction_estimate
 from diffwave.training.config import TrainConfig
 from diffwave.training.loop import train
 from extend import Extender
@@ -173,3 +173,60 @@ def test_grow_zero_pads_a_prior_and_a_fine_tune_may_too(tmp_path, capsys):
     assert err.count("\n") == 1 and "spectral prior" in err and not refused.exists()
     start = _init_model(str(prior), after.config)
     assert start.config == before.config  # the run's config (padded) then takes these weights
+
+
+def test_a_block_prior_follows_a_note_that_stops_where_the_whole_window_smears_it():
+    """A 440 Hz tone that stops half way through a 2 s row, under noise: the whole-window filter
+    spreads the partial over the silent half (one gain per bin for the whole row), the block
+    filter keeps the silent half near silent and the sounding half as close to the tone."""
+    rate, n, sigma = 16000, 32000, 0.05
+    k = torch.arange(n, dtype=torch.float64)
+    tone = torch.where(k < n // 2, 0.3 * torch.sin(2 * torch.pi * 440 * k / rate), torch.zeros(()))
+    y = (tone + sigma * torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64))[None]
+    whole = subtraction_estimate(y, sigma**2, zero_pad=True)[0]
+    block = block_subtraction_estimate(y, sigma**2, 4096)[0]
+    quiet = slice(n // 2 + 4096, None)  # past the last block that still holds the tone
+    assert block[quiet].pow(2).mean() < 0.1 * whole[quiet].pow(2).mean()
+    sounding = slice(4096, n // 2 - 4096)
+    assert (block - tone)[sounding].pow(2).mean() < 0.01 * tone[sounding].pow(2).mean()
+
+
+def test_a_block_prior_without_noise_is_the_identity_and_takes_short_rows():
+    """At sigma = 0 every bin passes with gain 1 and the inverse STFT returns the row; a row
+    shorter than a block still comes back at its own length."""
+    g = torch.Generator().manual_seed(1)
+    y = torch.randn(2, 5000, generator=g, dtype=torch.float64)
+    assert torch.allclose(block_subtraction_estimate(y, 0.0, 1024), y, atol=1e-9)
+    assert block_subtraction_estimate(y[:, :100], torch.tensor([1.0, 2.0]), 1024).shape == (2, 100)
+
+
+def test_the_block_is_a_prior_option_old_configs_lack_and_grow_sets(tmp_path, capsys):
+    """A config without the field means the whole window; a block without the prior, with zero
+    padding, or out of range is refused; `diffwave grow --spectral-block` keeps every weight, replaces
+    a padded prior's padding, and the model hands the block to its prior."""
+    prior = dataclasses.replace(V, spectral_prior=True)
+    old = prior.to_json().replace(', "spectral_block": 0', "")
+    assert "spectral_block" not in old and ModelConfig.from_json(old).spectral_block == 0
+    for bad in (dict(spectral_prior=False, spectral_block=1024), dict(spectral_zero_pad=True, spectral_block=1024),
+                dict(spectral_block=32), dict(spectral_block=True)):
+        with pytest.raises(ValueError, match="spectral_block"):
+            dataclasses.replace(prior, **bad)
+    padded, blocked = tmp_path / "padded.safetensors", tmp_path / "blocked.safetensors"
+    save_model(padded, DiffWave(dataclasses.replace(prior, spectral_zero_pad=True)))
+    assert run_app(app, ["grow", str(padded), "--out", str(blocked), "--spectral-block", "1024"]) == 0
+    capsys.readouterr()
+    before, after = load_model(padded), load_model(blocked)
+    assert after.config == dataclasses.replace(before.config, spectral_zero_pad=False, spectral_block=1024)
+    for (name, x), y in zip(before.state_dict().items(), after.state_dict().values()):
+        assert torch.equal(x, y), name
+    t = torch.tensor([5, 9])
+    xt, _ = noisy(after, t)
+    with torch.no_grad():
+        assert torch.allclose(after.network(xt, t) - before.network(xt, t),
+                              spectral_prior(xt, after.sqrt_alpha_bar_at(t), "v", block=1024)[1]
+                              - spectral_prior(xt, after.sqrt_alpha_bar_at(t), "v", zero_pad=True)[1], atol=1e-4)
+    both = tmp_path / "both.safetensors"
+    assert run_app(app, ["grow", str(padded), "--out", str(both), "--spectral-block", "1024",
+                         "--spectral-zero-pad"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exclude each other" in err and not both.exists()

@@ -77,9 +77,9 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
 
 
 # Config fields a fine-tune may change: they change what the network is trained on (level maps,
-# the noise schedule's top) or the prior it corrects (the FFT's padding), not its shape or what
+# the noise schedule's top) or the prior it corrects (the FFT's padding or block), not its shape or what
 # its output means.
-FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar", "spectral_zero_pad")
+FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar", "spectral_zero_pad", "spectral_block")
 
 
 def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
