@@ -39,7 +39,8 @@ def extend(
     input: Path = typer.Argument(..., help="Audio file to continue (any format soundfile reads, any rate/channels)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", "-s", help=f"Seconds of new audio, up to {MAX_SECONDS:g}."),
     gap: Optional[list[str]] = typer.Option(None, "--gap", help="Fill START-END seconds instead of extending, e.g. 12.30-12.80 (repeatable)."),
-    candidates: int = typer.Option(1, "--candidates", help="Write K continuations from one batched run, best seam first: <out>_1 ... <out>_K."),
+    candidates: int = typer.Option(1, "--candidates", help="Write K continuations from one batched run, best seam first: <out>_1 ... <out>_K. "
+                                                            "With --guide match each starts on another passage."),
     loop: Optional[float] = typer.Option(None, "--loop", help="Make INPUT loop seamlessly: inpaint this many seconds across its wrap (e.g. 0.25)."),
     sampler: str = typer.Option(DEFAULT_SAMPLER, help=f"Inpainting sampler: {', '.join(sorted(SAMPLERS))} (forcing needs a model trained with --mixed-levels)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <input stem>_extended.wav beside the input)."),

@@ -71,8 +71,10 @@ def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sample
     ``candidates`` K > 1 runs K continuations as one batch and yields [K, <= plan.new]: each
     continues its own history, and candidate c starts every frame from the x_T that seed + c
     would (the batch's other draws come from seed's generator).
-    ``guide(history [<= context], g) -> [g]`` fills the generated region of ``known`` with a guess
-    (:mod:`extend.guide`), from which a shortened ``schedule`` starts; without one it is 0.
+    ``guide(history [<= context], g, rank) -> [g]`` fills the generated region of ``known`` with a
+    guess (:mod:`extend.guide`), from which a shortened ``schedule`` starts; without one it is 0.
+    In the first frame candidate c asks for the guide's rank-c guess, so a guide that replays
+    (match) starts each candidate on another passage; later frames run each one's own on.
     """
     device = next(model.parameters()).device
     history = np.repeat(np.asarray(audio, dtype=np.float32)[None, -plan.context :], candidates, axis=0)  # [K, L]
@@ -85,7 +87,7 @@ def run_frames(model: torch.nn.Module, audio: np.ndarray, total_new: int, sample
         known = torch.zeros(candidates, length, device=device)
         known[:, :k] = torch.from_numpy(np.ascontiguousarray(ctx)).to(device) * plan.scale
         if guide is not None:
-            guess = np.stack([guide(history[c], g) for c in range(candidates)])  # [K, g]
+            guess = np.stack([guide(history[c], g, c if frame == 0 else 0) for c in range(candidates)])  # [K, g]
             known[:, k:] = torch.from_numpy(guess).to(device) * plan.scale
         mask = torch.zeros(length, device=device)
         mask[:k] = 1.0

@@ -23,7 +23,7 @@ only replay.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from typing import Protocol, Sequence
 
 import librosa
 import numpy as np
@@ -32,7 +32,12 @@ import scipy.signal
 
 from .match import BRIDGE_S, SEAMLESS, bridged, match_continuation, mel_frames
 
-Guide = Callable[[np.ndarray, int], np.ndarray]  # (context [L], n) -> guess [n]
+
+class Guide(Protocol):
+    def __call__(self, context: np.ndarray, n: int, rank: int = 0) -> np.ndarray:
+        """A guess [n] at what follows ``context`` [L]. ``rank`` r > 0 asks for the guide's r-th
+        other guess (a match guide's r-th runner-up passage), so candidates differ; a guide with
+        one guess ignores it."""
 
 LPC_ORDER = 2048  # 128 ms at 16 kHz: resolves partials about fs / p = 8 Hz apart, under A0's 27.5 Hz spacing
 LPC_FIT_S = 4.0  # the engine's default context
@@ -89,7 +94,7 @@ def lpc_guide(rate: int, order: int = LPC_ORDER, fit_s: float = LPC_FIT_S) -> Gu
     """:func:`lpc_continuation` fitted to the last ``fit_s`` seconds at ``rate``."""
     fit = max(1, int(round(fit_s * rate)))
 
-    def guide(context: np.ndarray, n: int) -> np.ndarray:
+    def guide(context: np.ndarray, n: int, rank: int = 0) -> np.ndarray:
         return lpc_continuation(context[-fit:], n, order)
 
     return guide
@@ -106,14 +111,14 @@ def match_guide(rate: int, library: Sequence[np.ndarray] | None = None,
     fixed = None if library is None else [np.asarray(s, dtype=np.float32) for s in library]
     features = None if fixed is None else [mel_frames(s, rate) for s in fixed]
 
-    def guide(context: np.ndarray, n: int) -> np.ndarray:
+    def guide(context: np.ndarray, n: int, rank: int = 0) -> np.ndarray:
         lib, feat = (fixed, features) if fixed is not None else ([context], [mel_frames(context, rate)])
 
         @functools.cache
         def prediction() -> np.ndarray:  # fitted only when a bridge or a fill needs it (a Burg fit per frame)
             return fallback(context, n)
 
-        match, meets = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction()[-m:])
+        match, meets = match_continuation(context, n, lib, feat, rate, lambda c, m: prediction()[-m:], rank)
         if meets >= SEAMLESS:  # the context is itself a passage of the library, and this runs it on
             return match
         return bridged(prediction(), match, int(bridge[0] * rate), int(bridge[1] * rate))

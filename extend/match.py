@@ -72,22 +72,31 @@ def mel_frames(x: np.ndarray, rate: int) -> np.ndarray:
 
 
 def best_match(query: np.ndarray, library: Sequence[np.ndarray], features: Sequence[np.ndarray], rate: int,
-               min_take: int) -> Match | None:
-    """The library lag whose next ``len(query)`` samples sound most like ``query`` [Q] (steps 1-3), or None."""
+               min_take: int, rank: int = 0) -> Match | None:
+    """The library lag whose next ``len(query)`` samples sound most like ``query`` [Q] (steps 1-3), or None.
+
+    ``rank`` r > 0 takes the r-th runner-up instead: the lags are the local maxima of s(j) at
+    least a query length apart (so each is another passage, not the best one shifted by a hop),
+    best first, and r wraps around their count."""
     q = mel_frames(query, rate)
     if q.shape[1] == 0:
         return None
-    best = None
+    found = []
     for i, (seg, feat) in enumerate(zip(library, features)):
         last = (len(seg) - len(query) - min_take) // HOP  # the latest lag with min_take samples after it
         if last < 0 or feat.shape[1] < q.shape[1]:
             continue
-        scores = scipy.signal.correlate(feat, q, mode="valid")[0] / q.shape[1]  # [T - F + 1]
-        j = int(np.argmax(scores[: last + 1]))
-        if best is None or scores[j] > best.score:
-            best = Match(i, j * HOP, float(scores[j]))
-    if best is None:
+        scores = scipy.signal.correlate(feat, q, mode="valid")[0][: last + 1] / q.shape[1]  # [last + 1]
+        if rank == 0:
+            lags = [int(np.argmax(scores))]
+        else:  # -inf borders make the ends eligible peaks
+            padded = np.concatenate([[-np.inf], scores, [-np.inf]])
+            lags = list(scipy.signal.find_peaks(padded, distance=max(1, q.shape[1]))[0] - 1)
+        found += [Match(i, j * HOP, float(scores[j])) for j in lags]
+    if not found:
         return None
+    found.sort(key=lambda m: -m.score)
+    best = found[rank % len(found)]
     return Match(best.segment, align(query, library[best.segment], best.offset, min_take, rate), best.score)
 
 
@@ -112,13 +121,15 @@ def normalised_xcorr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray], features: Sequence[np.ndarray],
-                       rate: int, fallback) -> tuple[np.ndarray, float]:
+                       rate: int, fallback, rank: int = 0) -> tuple[np.ndarray, float]:
     """``n`` samples that continue ``context`` [L] from ``library`` (steps 1-4): float32 [n], and
     how well the first match meets the context (:func:`normalised_xcorr` of the context's last
     ALIGN_S with the library's samples before the match's continuation; 0 with no match).
 
     ``features``: :func:`mel_frames` of each library segment. ``fallback(context, m) -> [m]``
-    fills what no match can (the linear-prediction guide in the engine).
+    fills what no match can (the linear-prediction guide in the engine). ``rank``: the first
+    search takes that runner-up (:func:`best_match`), so candidates replay different passages;
+    later searches take the best, which runs the chosen passage on.
     """
     x = np.asarray(context, dtype=np.float64)
     query_n, min_take = int(QUERY_S * rate), max(1, int(MIN_TAKE_S * rate))
@@ -127,7 +138,8 @@ def match_continuation(context: np.ndarray, n: int, library: Sequence[np.ndarray
     while len(out) < n:
         history = np.concatenate([x, out])
         query = history[-query_n:]
-        found = best_match(query, library, features, rate, min_take) if np.any(query) else None
+        first = rank if not len(out) else 0
+        found = best_match(query, library, features, rate, min_take, first) if np.any(query) else None
         if found is None:
             rest = np.asarray(fallback(history.astype(np.float32), n - len(out)), dtype=np.float64)
             out = np.concatenate([out, rest])

@@ -103,3 +103,31 @@ def test_the_engine_runs_the_match_guide():
     fixed = ex.inpaint(audio, RATE, [(3.25, 3.5)], **fast)
     assert np.array_equal(fixed[: 26000], audio[: 26000]) and np.array_equal(fixed[28000:], audio[28000:])
     assert not np.array_equal(fixed, audio)
+
+
+def test_a_runner_up_is_another_passage():
+    """Library A B A C A, query the last A: both earlier A's match; rank 0 and rank 1 are the two of
+    them (a query length apart, not the best lag shifted by a hop), so one guess is B and the other
+    C; a rank past the list wraps around it."""
+    C = phrase([220.0, 247.0, 277.0, 196.0])
+    lib = np.concatenate([A, B, A, C, A])
+    feats = [mel_frames(lib, RATE)]
+    ranked = [best_match(lib[-RATE:], [lib], feats, RATE, RATE, rank) for rank in (0, 1)]
+    assert sorted(m.offset for m in ranked) == [0, 2 * RATE] and min(m.score for m in ranked) > 0.99
+    guesses = [match_continuation(lib, RATE, [lib], feats, RATE, lambda c, m: np.zeros(m), rank)[0] for rank in (0, 1)]
+    assert sorted(max(corr(g, B), corr(g, C)) for g in guesses)[0] > 0.99
+    assert {corr(g, B) > 0.99 for g in guesses} == {True, False}
+    assert best_match(lib[-RATE:], [lib], feats, RATE, RATE, 1000) is not None
+
+
+def test_match_candidates_start_on_different_passages():
+    """--candidates with the match guide: candidate c's first frame replays the c-th passage, so of
+    two candidates after A B A C A, past the bridge one plays on as B and the other as C."""
+    C = phrase([220.0, 247.0, 277.0, 196.0])
+    prompt = np.concatenate([A, B, A, C, A])
+    ex = Extender(tiny_model())
+    cands = ex.candidates(prompt, RATE, 1.0, 2, guide="match", steps=10, new=1.0, context=2.0, strength=0.05)
+    tails = [c.audio[len(prompt) + RATE // 2 :] for c in cands]  # [0.5, 1) s: BRIDGE_S is over
+    which = [corr(t, B[RATE // 2 :]) > corr(t, C[RATE // 2 :]) for t in tails]
+    assert sorted(which) == [False, True]
+    assert max(abs(corr(t, x[RATE // 2 :])) for t in tails for x in (B, C)) > 0.7
