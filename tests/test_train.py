@@ -300,15 +300,17 @@ def test_a_state_in_parts_resumes_exactly_and_replaces_its_old_parts(wav_dir, tm
 
 def test_fine_tune_a_model_into_mixed_levels_and_resume_exactly(wav_dir, tmp_path, capsys):
     """--init starts from a model's weights; --mixed-levels trains on level maps; the same command resumes
-    exactly; an --init whose architecture the options contradict is one line."""
+    exactly, and its export counts the init model's steps with its own; an --init whose architecture
+    the options contradict is one line."""
     from dataclasses import replace
 
-    from diffwave.checkpoint import load_model, save_model
+    from diffwave.checkpoint import load_model, read_metadata, save_model
+    from diffwave.training.state import export
 
     from .conftest import tiny_model
 
     start = tmp_path / "start.safetensors"
-    save_model(start, tiny_model())
+    save_model(start, tiny_model(), extra={"training_steps": "100"})
     common = ["--init", str(start), "--mixed-levels", "--crop-seconds", "0.25", "--batch-size", "4", "--seed", "3",
               "--save-every", "4", "--device", "cpu"]
     args = ["train", str(wav_dir), "--out", str(tmp_path / "b"), "--max-steps", "4", *common]
@@ -318,6 +320,9 @@ def test_fine_tune_a_model_into_mixed_levels_and_resume_exactly(wav_dir, tmp_pat
     assert run_app(app, args[:args.index("--max-steps")] + ["--max-steps", "8", *common]) == 0
     assert run_app(app, ["train", str(wav_dir), "--out", str(tmp_path / "a"), "--max-steps", "8", *common]) == 0
     a, b = load_state(tmp_path / "a", CPU)[0], load_state(tmp_path / "b", CPU)[0]
+    export(tmp_path / "b", tmp_path / "b.safetensors")
+    meta = read_metadata(tmp_path / "b.safetensors")
+    assert (meta["training_steps"], meta["run_steps"], b.init_steps) == ("108", "8", 100)
     for (k, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.allclose(x, y, atol=1e-6), k
     moved = sum(float((p.detach() - q).abs().sum()) for p, q in zip(a.model.parameters(), load_model(start).parameters()))

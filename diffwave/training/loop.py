@@ -32,7 +32,7 @@ from .data import DeviceCrops, RandomCrops, step_generator
 from .distributed import agree, rank_and_world
 from .levels import level_maps
 from .runlog import plot_loss, truncate_after, write_rows
-from .state import RunState, _init_model, load_state, new_state, save_state
+from .state import RunState, _init_model, init_steps, load_state, new_state, save_state
 from .statefile import STATE_FILE, remove_stale_temporaries
 
 
@@ -137,6 +137,7 @@ def train(
         if start is not None:
             state.model.load_state_dict(start.state_dict())
             state.ema.load_state_dict(start.state_dict())
+            state.init_steps = init_steps(train_cfg.init)
     elapsed_before = 0.0  # wall-clock of earlier sessions of this run, so the log is cumulative
     if rank == 0:
         previous = truncate_after(run_dir / "log.csv", state.step)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_model, save_model
+from ..checkpoint import load_model, read_metadata, save_model
 from ..config import ModelConfig
 from ..io.errors import UserError
 from ..model import DiffWave
@@ -27,6 +27,7 @@ class RunState:
     ema: DiffWave
     optimizer: torch.optim.Optimizer
     step: int
+    init_steps: int = 0  # training steps of the --init model this run started from (0: none, or unrecorded)
 
 
 def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: TrainConfig,
@@ -43,6 +44,7 @@ def save_state(run_dir: Path, state: RunState, config: ModelConfig, train: Train
         "config": config.to_json(),
         "train": json.dumps(dataclasses.asdict(train)),
         "step": str(state.step),
+        "init_steps": str(state.init_steps),
         "param_groups": json.dumps(opt["param_groups"]),
     }
     write_state(run_dir, tensors, metadata, part_mb)
@@ -73,6 +75,7 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
         slots.setdefault(int(idx), {})[name] = value
     state.optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
     state.step = int(meta["step"])
+    state.init_steps = int(meta.get("init_steps", "0"))  # states before 2026-12-07 did not record it
     return state, config, train
 
 
@@ -80,6 +83,14 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
 # the noise schedule's top) or the prior it corrects (the FFT's padding or block), not its shape or what
 # its output means.
 FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar", "spectral_zero_pad", "spectral_block")
+
+
+def init_steps(path: str) -> int:
+    """The ``training_steps`` an --init model file records (0 where it records none)."""
+    try:
+        return int(read_metadata(path).get("training_steps", "0"))
+    except (UserError, ValueError):  # a reference checkpoint, or a count that is not a number
+        return 0
 
 
 def _init_model(path: str, config: ModelConfig | None) -> DiffWave:
@@ -114,11 +125,13 @@ def ema_model(run_dir: str | Path) -> tuple[DiffWave, dict[str, str]]:
 
 def export(run_dir: str | Path, out: str | Path, replace: bool = False, weights: str = "ema") -> DiffWave:
     """Write the EMA (or ``weights="raw"``) weights of a run as an inference model
-    (safetensors); never onto the run's own files. The file records which in ``weights``."""
+    (safetensors); never onto the run's own files. The file records which in ``weights``, the
+    run's own steps in ``run_steps``, and in ``training_steps`` those plus its --init model's."""
     run_dir, out = Path(run_dir), Path(out)
     if out.name in RUN_FILES and out.resolve().parent == run_dir.resolve():
         raise UserError(f"refusing to export onto the run's own {out.name}: choose another --out")
     model, meta = run_model(run_dir, weights)
-    save_model(out, model, extra={"training_steps": meta["step"], "train": meta["train"], "weights": weights},
-               replace=replace)
+    total = int(meta["step"]) + int(meta.get("init_steps", "0"))
+    save_model(out, model, extra={"training_steps": str(total), "run_steps": meta["step"], "train": meta["train"],
+                                  "weights": weights}, replace=replace)
     return model
