@@ -63,9 +63,9 @@ class ModelConfig:
     # engine's frame: the new audio's end borders the oldest context). True: the row is zero-
     # padded to twice its length first, so the filter is a linear one and nothing wraps.
     spectral_zero_pad: bool = False
-    # With spectral_prior: 0 (every prior model before 2026-12-08) is the filter over the whole
-    # window; N is the same filter per STFT block of N samples (hop N / 4), so it follows a
-    # note's decay instead of averaging it over the window. Its frames do not wrap.
+    # With spectral_prior: 0 (every prior model before this field, 2026-12-07) is the filter over
+    # the whole window; N is the same filter per STFT block of N samples (hop N / 4), so it
+    # follows a note's decay instead of averaging it over the window. Its frames do not wrap.
     spectral_block: int = 0
 
     def __post_init__(self) -> None:
