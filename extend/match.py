@@ -87,7 +87,7 @@ def best_match(query: np.ndarray, library: Sequence[np.ndarray], features: Seque
         if last < 0 or feat.shape[1] < q.shape[1]:
             continue
         scores = scipy.signal.correlate(feat, q, mode="valid")[0][: last + 1] / q.shape[1]  # [last + 1]
-        if rank == 0:
+        if rank == 0:  # argmax, not the peak list: on equal scores it keeps the first lag, as before ranks
             lags = [int(np.argmax(scores))]
         else:  # -inf borders make the ends eligible peaks
             padded = np.concatenate([[-np.inf], scores, [-np.inf]])
