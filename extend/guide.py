@@ -39,6 +39,7 @@ class Guide(Protocol):
         other guess (a match guide's r-th runner-up passage), so candidates differ; a guide with
         one guess ignores it."""
 
+
 LPC_ORDER = 2048  # 128 ms at 16 kHz: resolves partials about fs / p = 8 Hz apart, under A0's 27.5 Hz spacing
 LPC_FIT_S = 4.0  # the engine's default context
 WHITE_NOISE_CORRECTION = 1e-6  # -60 dB added to the zero-lag autocorrelation: a Toeplitz system that always solves
