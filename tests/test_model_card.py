@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from benchmarks import model_card
@@ -62,3 +63,13 @@ def test_training_record_reads_the_measured_model_not_the_bundled_one(tmp_path):
     text = model_card.training_record(run, tmp_path / "fig", model_file)
     assert "this model: 17" in text and "'batch_size': 64" in text
     assert "this model: n/a" in model_card.training_record(run, tmp_path / "fig", None)
+
+
+def test_denoising_rows_take_the_asked_length():
+    """Rows of 2 s use all of 2 s clips (a block prior needs the engine's frame), and clips
+    shorter than the rows are refused with the length named."""
+    val = [piano_like(2.0, 8000) for _ in range(2)]
+    for row in model_card.denoising_rows(ZeroEps(), val, seconds=2.0):
+        assert abs(row["model x0-SNR dB"] - row["no-denoising SNR dB"]) < 0.5, row
+    with pytest.raises(model_card.UserError, match="shortest is 2.00 s"):
+        model_card.denoising_rows(ZeroEps(), val, seconds=3.0)
