@@ -18,6 +18,8 @@ the public API (:class:`extend.Extender`) and the new second is scored against t
 
     python -m benchmarks.continuation --out docs/continuation            # bundled model, lambda
     python -m benchmarks.continuation --samplers lambda,naive,repaint --model m.safetensors
+    python -m benchmarks.continuation --model m.safetensors --first-seed 1 --out s1   # seed 1 on another core
+    python -m benchmarks.continuation --rescore s0/continuation.json s1/continuation.json --pool
 """
 
 from __future__ import annotations
@@ -210,6 +212,26 @@ def rescore(result: dict) -> list[dict]:
             for (s, g), r in groups.items()]
 
 
+POOL_KEYS = ("steps", "guide", "strength", "context", "new", "precision")
+
+
+def pool(results: list[dict], names: list[str]) -> dict:
+    """One result from several runs of the same settings (seeds run apart, e.g. on two cores):
+    their runs together, and each (sampler, prompts) cost the mean of theirs. Results whose
+    engine settings (:data:`POOL_KEYS`) differ are refused, naming the first difference."""
+    first = results[0]
+    for name, other in zip(names[1:], results[1:]):
+        for key in POOL_KEYS:
+            if other.get(key) != first.get(key):
+                raise UserError(f"cannot pool {name} with {names[0]}: {key} is {other.get(key)!r}, not {first.get(key)!r}")
+    costs: dict[tuple[str, str], list[float]] = {}
+    for r in (row for res in results for row in res["rows"]):
+        costs.setdefault((r["sampler"], r["prompts"]), []).append(r.get("wall s per new s", float("nan")))
+    rows = [{"sampler": s, "prompts": g, "wall s per new s": float(np.mean(c))} for (s, g), c in costs.items()]
+    return {**first, "rows": rows, "runs": [run for res in results for run in res["runs"]],
+            "seeds": sum(res.get("seeds", 0) for res in results)}
+
+
 SEAM_TS = (20, 50, 100)
 SEAM_WINDOWS_S = ((0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.4))
 
@@ -382,7 +404,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--section", default="continuation", help="name of the card's marked section to replace")
     p.add_argument("--rescore", type=Path, nargs="+", metavar="JSON",
                    help="print the tables of saved continuation.json files, recomputed from their runs; run nothing")
+    p.add_argument("--pool", action="store_true",
+                   help="with --rescore: one table of all the files' runs together (seeds run apart)")
     args = p.parse_args(argv)
+    if args.rescore and args.pool:
+        results = [part for path in args.rescore for part in saved_results(read_json(path), path).values()]
+        print(f"{len(results)} results pooled:\n\n{table(rescore(pool(results, [str(p) for p in args.rescore])), COLUMNS)}\n")
+        return
     if args.rescore:
         for path in args.rescore:
             for name, part in saved_results(read_json(path), path).items():

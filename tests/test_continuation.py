@@ -93,6 +93,31 @@ def test_rescore_recomputes_rows_from_saved_runs(tmp_path, capsys):
         continuation.main(["--rescore", str(tmp_path / "bad.json")])
 
 
+def test_pool_puts_seeds_run_apart_into_one_table(tmp_path, capsys):
+    """--rescore --pool: two files of one setting give one row over both files' runs (medians and
+    pitch-hold fractions over all of them, the mean cost); files of different steps are refused."""
+    from benchmarks import continuation
+    from diffwave.io.errors import UserError
+
+    def saved(seed, ret, hold, cost, steps=50):
+        run = {"sampler": "lambda", "prompts": "reference clips", "prompt": "c", "seed": seed, "retention": [ret] * 4,
+               "voiced prompt": True, "crepe hold": hold, "yin hold": hold, "voiced": 0.5, "real voiced": 0.5,
+               "centroid ratio": 1.0}
+        return {"rows": [{"sampler": "lambda", "prompts": "reference clips", "wall s per new s": cost}],
+                "runs": [run], "steps": steps, "seeds": 1}
+
+    for name, data in {"s0": saved(0, 0.5, True, 6.0), "s1": saved(1, 1.0, False, 8.0),
+                       "other": saved(1, 1.0, False, 8.0, steps=20)}.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    row = continuation.rescore(continuation.pool([saved(0, 0.5, True, 6.0), saved(1, 1.0, False, 8.0)], ["a", "b"]))
+    assert len(row) == 1 and row[0]["pitch hold CREPE"] == 0.5 and row[0]["wall s per new s"] == 7.0
+    assert row[0]["retention 0-0.1 s"] == pytest.approx(0.75) and row[0]["voiced runs"] == "2/2"
+    continuation.main(["--rescore", str(tmp_path / "s0.json"), str(tmp_path / "s1.json"), "--pool"])
+    assert "2 results pooled" in capsys.readouterr().out
+    with pytest.raises(UserError, match="steps is 20, not 50"):
+        continuation.main(["--rescore", str(tmp_path / "s0.json"), str(tmp_path / "other.json"), "--pool"])
+
+
 def test_continuation_script_smoke(tmp_path):
     """benchmarks.continuation --tiny --quick writes its table, JSON and energy plot."""
     from benchmarks import continuation
