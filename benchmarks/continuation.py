@@ -213,6 +213,7 @@ def rescore(result: dict) -> list[dict]:
 
 
 POOL_KEYS = ("steps", "guide", "strength", "context", "new", "precision")
+SAVED_BEFORE = {"guide": "none", "strength": 1.0}  # what results saved before guides and strength ran with
 
 
 def pool(results: list[dict], names: list[str]) -> dict:
@@ -222,8 +223,9 @@ def pool(results: list[dict], names: list[str]) -> dict:
     first = results[0]
     for name, other in zip(names[1:], results[1:]):
         for key in POOL_KEYS:
-            if other.get(key) != first.get(key):
-                raise UserError(f"cannot pool {name} with {names[0]}: {key} is {other.get(key)!r}, not {first.get(key)!r}")
+            ours, theirs = (r.get(key, SAVED_BEFORE.get(key)) for r in (other, first))
+            if ours != theirs:
+                raise UserError(f"cannot pool {name} with {names[0]}: {key} is {ours!r}, not {theirs!r}")
     costs: dict[tuple[str, str], list[float]] = {}
     for r in (row for res in results for row in res["rows"]):
         costs.setdefault((r["sampler"], r["prompts"]), []).append(r.get("wall s per new s", float("nan")))
