@@ -223,9 +223,9 @@ def pool(results: list[dict], names: list[str]) -> dict:
     first = results[0]
     for name, other in zip(names[1:], results[1:]):
         for key in POOL_KEYS:
-            ours, theirs = (r.get(key, SAVED_BEFORE.get(key)) for r in (other, first))
-            if ours != theirs:
-                raise UserError(f"cannot pool {name} with {names[0]}: {key} is {ours!r}, not {theirs!r}")
+            value, wanted = (r.get(key, SAVED_BEFORE.get(key)) for r in (other, first))
+            if value != wanted:
+                raise UserError(f"cannot pool {name} with {names[0]}: {key} is {value!r}, not {wanted!r}")
     costs: dict[tuple[str, str], list[float]] = {}
     for r in (row for res in results for row in res["rows"]):
         costs.setdefault((r["sampler"], r["prompts"]), []).append(r.get("wall s per new s", float("nan")))
@@ -409,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pool", action="store_true",
                    help="with --rescore: one table of all the files' runs together (seeds run apart)")
     args = p.parse_args(argv)
+    if args.pool and not args.rescore:
+        raise UserError("--pool pools the files given to --rescore; give it some")
     if args.rescore and args.pool:
         results = [part for path in args.rescore for part in saved_results(read_json(path), path).values()]
         print(f"{len(results)} results pooled:\n\n{table(rescore(pool(results, [str(p) for p in args.rescore])), COLUMNS)}\n")

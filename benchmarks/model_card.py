@@ -65,6 +65,8 @@ def denoising_rows(model, val: list[np.ndarray], seconds: float = 1.0, seed: int
     """
     n = int(seconds * model.config.sample_rate)
     short = min(len(x) for x in val)
+    if n < 1:
+        raise UserError(f"denoising rows need a positive length, got {seconds:g} s")
     if short < n:
         raise UserError(f"denoising rows of {seconds:g} s need clips that long; the shortest is "
                          f"{short / model.config.sample_rate:.2f} s")

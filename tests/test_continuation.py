@@ -118,6 +118,8 @@ def test_pool_puts_seeds_run_apart_into_one_table(tmp_path, capsys):
         continuation.main(["--rescore", str(tmp_path / "s0.json"), str(tmp_path / "other.json"), "--pool"])
     older = saved(1, 1.0, False, 8.0)  # saved before guides: no guide key
     assert len(continuation.pool([{**saved(0, 0.5, True, 6.0), "guide": "none"}, older], ["a", "b"])["runs"]) == 2
+    with pytest.raises(UserError, match="--pool pools the files given to --rescore"):
+        continuation.main(["--pool"])
     with pytest.raises(UserError, match="guide is 'none', not 'lpc'"):
         continuation.pool([{**saved(0, 0.5, True, 6.0), "guide": "lpc"}, older], ["a", "b"])
 

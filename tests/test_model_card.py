@@ -73,3 +73,5 @@ def test_denoising_rows_take_the_asked_length():
         assert abs(row["model x0-SNR dB"] - row["no-denoising SNR dB"]) < 0.5, row
     with pytest.raises(model_card.UserError, match="shortest is 2.00 s"):
         model_card.denoising_rows(ZeroEps(), val, seconds=3.0)
+    with pytest.raises(model_card.UserError, match="positive length"):
+        model_card.denoising_rows(ZeroEps(), val, seconds=0.0)
