@@ -412,8 +412,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.pool and not args.rescore:
         raise UserError("--pool pools the files given to --rescore; give it some")
     if args.rescore and args.pool:
-        results = [part for path in args.rescore for part in saved_results(read_json(path), path).values()]
-        print(f"{len(results)} results pooled:\n\n{table(rescore(pool(results, [str(p) for p in args.rescore])), COLUMNS)}\n")
+        parts = {f"{path}{f' [{name}]' if name else ''}": part for path in args.rescore
+                 for name, part in saved_results(read_json(path), path).items()}
+        print(f"{len(parts)} results pooled:\n\n{table(rescore(pool(list(parts.values()), list(parts))), COLUMNS)}\n")
         return
     if args.rescore:
         for path in args.rescore:
