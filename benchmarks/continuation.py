@@ -190,13 +190,18 @@ def summarise(runs: list[dict]) -> dict:
     return row
 
 
+def part_label(path: Path, name: str) -> str:
+    """How tables and errors name one result of a saved file: the path, and the part's name if any."""
+    return f"{path}{f' [{name}]' if name else ''}"
+
+
 def saved_results(data: dict, path: Path) -> dict[str, dict]:
     """The results in a saved file: the file itself (name ""), or each of its named parts, as
     benchmarks.classical saves them. Every one must have rows and runs."""
     parts = {"": data} if {"rows", "runs"} & set(data) else {k: v for k, v in data.items() if isinstance(v, dict)}
     for name, part in (parts or {"": data}).items():
         if not {"rows", "runs"} <= set(part):
-            raise UserError(f"{path}{f' [{name}]' if name else ''} is not a continuation result: it has no rows and runs")
+            raise UserError(f"{part_label(path, name)} is not a continuation result: it has no rows and runs")
     return parts
 
 
@@ -411,15 +416,15 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.pool and not args.rescore:
         raise UserError("--pool pools the files given to --rescore; give it some")
-    if args.rescore and args.pool:
-        parts = {f"{path}{f' [{name}]' if name else ''}": part for path in args.rescore
+    if args.pool:
+        parts = {part_label(path, name): part for path in args.rescore
                  for name, part in saved_results(read_json(path), path).items()}
         print(f"{len(parts)} results pooled:\n\n{table(rescore(pool(list(parts.values()), list(parts))), COLUMNS)}\n")
         return
     if args.rescore:
         for path in args.rescore:
             for name, part in saved_results(read_json(path), path).items():
-                print(f"{path}{f' [{name}]' if name else ''}:\n\n{table(rescore(part), COLUMNS)}\n")
+                print(f"{part_label(path, name)}:\n\n{table(rescore(part), COLUMNS)}\n")
         return
     model = pick_model(args.model, args.tiny)
     samplers = [s for s in args.samplers.split(",") if s]
