@@ -14,7 +14,12 @@ the public API (:class:`extend.Extender`) and the new second is scored against t
 - voiced fraction of the generated second against the real second's;
 - spectral centroid ratio (median over frames, generated / real);
 - level error: |20 log10 retention| averaged over the windows (dB either way, so a continuation
-  that freezes louder than the real one decays is penalised as one that falls silent).
+  that freezes louder than the real one decays is penalised as one that falls silent);
+- seed echo over [0.5, 1] s: a seed's noise is the same for every prompt, so the median
+  zero-lag correlation of one prompt's continuation with the other prompts' of the same seed
+  and set (:func:`benchmarks.metrics.seed_echo`) says how much of it the seed sets and not the
+  prompt: about 0 for real continuations, 1 for the same waveform whatever came before. A
+  continuation that keeps its energy by echoing the seed scores retention without continuing.
 
     python -m benchmarks.continuation --out docs/continuation            # bundled model, lambda
     python -m benchmarks.continuation --samplers lambda,naive,repaint --model m.safetensors
@@ -47,11 +52,13 @@ from .common import (
     timed,
     write_json,
 )
-from .metrics import VOICED, spectral_centroid, yin
+from .metrics import VOICED, seed_echo, spectral_centroid, yin
 
 PROMPT_S = 5.0
 CONTINUATION_S = 1.0
 WINDOWS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0))
+ECHO_WINDOW_S = WINDOWS[-1]  # farthest from the seam, where the prompt's hold is weakest
+ECHO_COLUMN = f"seed echo {ECHO_WINDOW_S[0]:g}-{ECHO_WINDOW_S[1]:g} s"
 PITCH_WINDOW_S = 0.25
 CENTS_HELD = 50.0
 MIN_VOICED_FRAMES = 10  # of 25 in the pitch window
@@ -187,7 +194,23 @@ def summarise(runs: list[dict]) -> dict:
     row["voiced / real"] = row["voiced fraction"] / real if real > 0 else float("nan")
     row["centroid ratio"] = float(np.nanmedian([r["centroid ratio"] for r in runs]))
     row["level error dB"] = float(np.nanmedian(level_error_db(ret))) if len(runs) else float("nan")
+    echo = [r["seed echo"] for r in runs if np.isfinite(r.get("seed echo", np.nan))]  # absent before 2026-12-07
+    row[ECHO_COLUMN] = float(np.median(echo)) if echo else float("nan")
     return row
+
+
+def add_seed_echo(made: list[tuple[tuple, dict, np.ndarray]], rate: int) -> None:
+    """Set each run's ``seed echo`` (:func:`benchmarks.metrics.seed_echo` over
+    :data:`ECHO_WINDOW_S`) among the runs of its key (sampler, prompt set, seed). ``made``:
+    (key, the run's scores, its generated audio [L]); the scores are updated in place."""
+    span = slice(int(ECHO_WINDOW_S[0] * rate), int(ECHO_WINDOW_S[1] * rate))
+    keys: dict[tuple, list[int]] = {}
+    for i, (key, _, _) in enumerate(made):
+        keys.setdefault(key, []).append(i)
+    for members in keys.values():
+        echo = seed_echo(np.stack([made[i][2][span] for i in members]))
+        for i, e in zip(members, echo):
+            made[i][1]["seed echo"] = float(e)
 
 
 def part_label(path: Path, name: str) -> str:
@@ -350,7 +373,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
     rate = model.config.sample_rate
     seam = int(PROMPT_S * rate)
     cont = int(CONTINUATION_S * rate)
-    real_info, runs, env, cost, per_run = {}, {}, {"real": []}, {}, []
+    real_info, runs, env, cost, made_runs = {}, {}, {"real": []}, {}, []
     for group, name, audio in prompts(rate, limit, which, folder):
         real = audio[seam : seam + cont]
         real_info[name] = pitch_window(real, rate, crepe_model)
@@ -366,9 +389,12 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
                 gen = out[seam:].astype(np.float32)
                 scores = score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model)
                 runs.setdefault((sampler, group), []).append(scores)
-                per_run.append({"sampler": sampler, "prompts": group, "prompt": name, "seed": seed, **scores})
+                made_runs.append(((sampler, group, seed), scores, gen))
+                scores.update(prompt=name, seed=seed)
                 env[sampler].append(envelope(np.concatenate([audio[:seam], gen]), rate, seam))
         cost[sampler] = seconds / (made * CONTINUATION_S)
+    add_seed_echo(made_runs, rate)
+    per_run = [{"sampler": key[0], "prompts": key[1], **scores} for key, scores, _ in made_runs]
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "runs": per_run, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
             "steps": steps, "guide": guide, "strength": strength, "seeds": seeds, "first_seed": first_seed, "context": context, "new": new, "precision": precision, "machine": machine()}
@@ -376,7 +402,7 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
 
 COLUMNS = ["sampler", "prompts", "retention 0-0.1 s", "retention 0.1-0.25 s", "retention 0.25-0.5 s",
            "retention 0.5-1 s", "pitch hold CREPE", "pitch hold YIN", "voiced runs", "voiced fraction", "voiced / real",
-           "centroid ratio", "level error dB", "wall s per new s"]
+           "centroid ratio", "level error dB", ECHO_COLUMN, "wall s per new s"]
 
 
 def publish(out: Path, card: Path, section: str, head: str, rows: list[dict], secs: float, note: str = "") -> None:

@@ -13,7 +13,11 @@ extended by ``--seconds`` with ``lambda`` at the engine's defaults, once per ``-
   1 for a verbatim copy at any gain, near 0 for audio the prompt does not contain;
 - clicks: 8 ms windows of second k whose high-passed peak passes 3 times the prompt's 99th
   percentile (:func:`benchmarks.metrics.click_windows`); the clip's real next second, scored
-  the same way, is the control.
+  the same way, is the control;
+- seed echo: every clip is extended with the same seed, so the engine's noise is the same for
+  all of them; the median zero-lag correlation of second k with the other clips' second k
+  (:func:`benchmarks.metrics.seed_echo`) is about 0 when each follows its own prompt and 1 when
+  the seed alone sets the audio (NaN with one clip).
 
     python -m benchmarks.long_run --out docs/long-run
 """
@@ -27,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from diffwave.io.errors import UserError
 from extend.match import normalised_xcorr
 
 from . import common
-from .metrics import click_windows
+from .metrics import click_windows, seed_echo
 
 PROMPT_S = 5.0
 
@@ -57,6 +62,14 @@ def per_second(prompt: np.ndarray, new: np.ndarray, rate: int) -> list[dict]:
     return out
 
 
+def add_seed_echo(per_clip: list[list[dict]], new: list[np.ndarray], rate: int) -> None:
+    """Set ``seed echo`` on each clip's seconds (:func:`per_second` rows, updated in place):
+    second k of every clip's new audio (``new``, one [L] per clip, same seed) against the others'."""
+    for k in range(min(len(rows) for rows in per_clip)):
+        echo = seed_echo(np.stack([y[k * rate : (k + 1) * rate] for y in new]))
+        for rows, e in zip(per_clip, echo):
+            rows[k]["seed echo"] = float(e)
+
 
 def spans(seconds: int) -> list[tuple[int, int]]:
     """Table rows: new seconds 1, 2-5, 6-10, then tens, up to ``seconds``."""
@@ -71,17 +84,18 @@ def summarise(runs: dict[str, list[list[dict]]], seconds: int) -> list[dict]:
     for guide, per_clip in runs.items():
         for a, b in spans(seconds):
             row = {"guide": guide, "new seconds": f"{a}" if a == b else f"{a}-{b}"}
-            for key in ("level dBFS", "level change dB", "replay", "clicks"):  # clicks: windows per second
-                values = np.array([[s[key] for s in clip[a - 1 : b]] for clip in per_clip])  # [clips, span]
+            for key in ("level dBFS", "level change dB", "replay", "clicks", "seed echo"):  # clicks: windows per second
+                values = np.array([[s.get(key, np.nan) for s in clip[a - 1 : b]] for clip in per_clip])  # [clips, span]
                 row[key] = float(np.mean(np.median(values, axis=0)))
             rows.append(row)
     return rows
 
 
 def curves(runs: dict[str, list[list[dict]]]) -> dict[str, dict[str, list[float]]]:
-    """Per guide, the median over clips of each second's level and replay (the plot's lines)."""
-    return {g: {key: np.median([[s[key] for s in clip] for clip in per], axis=0).tolist()
-                for key in ("level dBFS", "replay")} for g, per in runs.items()}
+    """Per guide, the median over clips of each second's level, replay and seed echo (the plot's
+    lines; the echo is NaN in runs saved before it was measured)."""
+    return {g: {key: np.median([[s.get(key, np.nan) for s in clip] for clip in per], axis=0).tolist()
+                for key in ("level dBFS", "replay", "seed echo")} for g, per in runs.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.replot:
         from . import plots
 
-        plots.long_run(args.out / "long_run.png", curves(common.read_json(args.replot)["runs"]))
+        runs = common.read_json(args.replot).get("runs")
+        if not isinstance(runs, dict):
+            raise UserError(f"{args.replot} is not a long_run.json: it has no runs")
+        args.out.mkdir(parents=True, exist_ok=True)
+        plots.long_run(args.out / "long_run.png", curves(runs))
         return
     from extend import Extender
 
@@ -114,12 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     pieces = common.clips(None, rate, args.clips)
     real = [per_second(audio[:seam], audio[seam : seam + rate], rate)[0] for _, audio in pieces]
     for guide in guides:
-        t0 = time.perf_counter()
+        t0, new = time.perf_counter(), []
         for _, audio in pieces:
             prompt = audio[:seam]
             out = ex.extend(prompt, rate, args.seconds, steps=args.steps, context=args.context, new=args.new,
                             seed=args.seed, precision="fp32", guide=guide)
-            runs.setdefault(guide, []).append(per_second(prompt, out[seam:].astype(np.float32), rate))
+            new.append(out[seam:].astype(np.float32))
+            runs.setdefault(guide, []).append(per_second(prompt, new[-1], rate))
+        add_seed_echo(runs[guide], new, rate)
         cost[guide] = (time.perf_counter() - t0) / (args.clips * args.seconds)
     secs = time.perf_counter() - start
     rows = summarise(runs, args.seconds)
@@ -133,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.seconds} s, seed {args.seed}; fp32; {secs / 60:.1f} min on {common.machine()}. Wall s per new s: "
             + ", ".join(f"{g} {c:.2g}" for g, c in cost.items()) + ". The real next second (median over the clips): "
             + ", ".join(f"{k} {np.median([r[k] for r in real]):.3g}" for k in ("level change dB", "replay", "clicks")) + ".")
-    columns = ["guide", "new seconds", "level dBFS", "level change dB", "replay", "clicks"]
+    columns = ["guide", "new seconds", "level dBFS", "level change dB", "replay", "clicks", "seed echo"]
     body = head + "\n\n" + common.table(rows, columns)
     card = args.card or args.out.with_suffix(".md")
     common.replace_section(card, args.section,

@@ -114,3 +114,24 @@ def yin(audio: np.ndarray, rate: int) -> np.ndarray:
     frame = 1 << int(np.ceil(np.log2(0.0464 * rate)))
     return librosa.yin(np.asarray(audio, dtype=np.float32), fmin=40.0, fmax=2000.0, sr=rate,
                        frame_length=frame, hop_length=int(rate * HOP_S))
+
+
+def seed_echo(runs: np.ndarray) -> np.ndarray:
+    """How much of each continuation its seed sets rather than its prompt.
+
+    ``runs`` [P, N]: the same span of P >= 2 continuations of different prompts, drawn with the
+    same seed (the engine's noise is then the same sample for sample). For each run p, the
+    median over the others q of the zero-lag normalised correlation
+
+        e_p = median_q <y_p, y_q> / (||y_p|| ||y_q||),
+
+    about 0 when each continuation follows its own prompt (two real continuations: |e| < 0.05),
+    1 when the same waveform comes out whatever the prompt. 0 where a run is silent; NaN for
+    every run when P < 2. [P]"""
+    y = np.asarray(runs, dtype=np.float64)
+    if len(y) < 2:
+        return np.full(len(y), np.nan)
+    norm = np.linalg.norm(y, axis=1)
+    gram = (y @ y.T) / np.maximum(np.outer(norm, norm), 1e-24)  # [P, P]
+    off = ~np.eye(len(y), dtype=bool)
+    return np.median(gram[off].reshape(len(y), len(y) - 1), axis=1)

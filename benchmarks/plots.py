@@ -187,16 +187,20 @@ def loss_ratio(path: Path, logs: dict, title: str) -> Path:
 
 
 def long_run(path: Path, curves: dict[str, dict[str, list[float]]]) -> Path:
-    """Per new second, per guide: level (dBFS) and replay of the prompt (medians over clips)."""
+    """Per new second, per guide: level (dBFS), replay of the prompt (solid) and seed echo
+    (dashed, where measured) (medians over clips)."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.6), sharex=True)
     for name, curve in curves.items():
         seconds = np.arange(1, len(curve["level dBFS"]) + 1)
-        top.plot(seconds, curve["level dBFS"], marker=".", label=name)
-        bottom.plot(seconds, curve["replay"], marker=".", label=name)
+        line, = top.plot(seconds, curve["level dBFS"], marker=".", label=name)
+        bottom.plot(seconds, curve["replay"], marker=".", color=line.get_color())
+        if np.isfinite(curve.get("seed echo", [np.nan])).any():
+            bottom.plot(seconds, curve["seed echo"], ls="--", color=line.get_color())
     top.set_ylabel("level (dBFS)")
-    top.set_title("Per new second: level, and replay of the prompt (median over clips)")
-    bottom.set_ylabel("replay (max norm. xcorr)")
-    bottom.set_ylim(0, 1.05)
+    top.set_title("Per new second, median over clips: level; replay of the prompt (solid), seed echo (dashed)",
+                  fontsize=9)
+    bottom.set_ylabel("correlation")
+    bottom.set_ylim(-0.1, 1.05)
     bottom.set_xlabel("new second")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)

@@ -69,6 +69,27 @@ def test_level_error_penalises_a_freeze_as_much_as_a_fade():
     assert summarise(runs)["level error dB"] == pytest.approx(20.0)
 
 
+def test_seed_echo_is_set_per_sampler_set_and_seed_and_summarised():
+    """Runs of one (sampler, prompt set, seed) are compared with each other only: two copies of one
+    waveform echo 1 and a third, unrelated run near 0 makes the median (1, ~0) 0.5-ish; a run alone
+    under its key is NaN and left out of the row's median; results saved before the measure have
+    no key and give NaN."""
+    from benchmarks.continuation import ECHO_COLUMN, add_seed_echo
+
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(CONT)
+    made = [(("lambda", "ref", 0), {}, y), (("lambda", "ref", 0), {}, 0.5 * y),
+            (("lambda", "ref", 0), {}, rng.standard_normal(CONT)), (("lambda", "ref", 1), {}, y)]
+    add_seed_echo(made, RATE)
+    echo = [scores["seed echo"] for _, scores, _ in made]
+    assert echo[0] == pytest.approx(echo[1]) and 0.45 < echo[0] < 0.55 and abs(echo[2]) < 0.05
+    assert np.isnan(echo[3])
+    base = {"retention": [1.0] * 4, "voiced prompt": False, "crepe hold": False, "yin hold": False, "voiced": 0.0,
+            "real voiced": 0.0, "centroid ratio": 1.0}
+    assert summarise([{**base, **s} for _, s, _ in made])[ECHO_COLUMN] == pytest.approx(echo[0])
+    assert np.isnan(summarise([base])[ECHO_COLUMN])
+
+
 def test_rescore_recomputes_rows_from_saved_runs(tmp_path, capsys):
     """--rescore rebuilds a saved result's rows from its runs, with today's columns and the stored
     cost, for one result or several under names; a file without runs is one error, not a traceback."""
@@ -137,6 +158,7 @@ def test_continuation_script_smoke(tmp_path):
     assert (tmp_path / "c" / "energy.png").stat().st_size > 1000
     assert "retention 0.25-0.5 s" in (tmp_path / "c.md").read_text() and "; bf16; " in (tmp_path / "c.md").read_text()
     assert data["precision"] == "bf16"
+    assert all(-1.0 <= r["seed echo"] <= 1.0 for r in data["runs"])  # 4 clips or 3 notes share each seed
 
 
 def test_context_snr_rows_for_a_mixed_level_model():

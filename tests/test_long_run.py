@@ -3,8 +3,9 @@
 import json
 
 import numpy as np
+import pytest
 
-from benchmarks.long_run import per_second, replay, spans
+from benchmarks.long_run import add_seed_echo, per_second, replay, spans
 
 
 def test_replay_is_one_for_a_copy_at_any_gain_and_small_for_new_audio():
@@ -37,15 +38,37 @@ def test_per_second_levels_and_spans():
     assert spans(3) == [(1, 1), (2, 3)]
 
 
+def test_seed_echo_per_second_across_clips():
+    """Two clips whose second 1 is one waveform (at two gains) and whose second 2 is independent
+    noise: echo 1, then near 0; the table's mean over a span keeps it."""
+    from benchmarks.long_run import summarise
+
+    rate, rng = 1000, np.random.default_rng(0)
+    y = rng.standard_normal(rate)
+    new = [np.concatenate([y, rng.standard_normal(rate)]), np.concatenate([0.2 * y, rng.standard_normal(rate)])]
+    per_clip = [per_second(np.ones(3 * rate), x, rate) for x in new]
+    add_seed_echo(per_clip, new, rate)
+    assert [round(s["seed echo"], 6) for s in per_clip[0]] == [1.0, round(per_clip[1][1]["seed echo"], 6)]
+    assert abs(per_clip[0][1]["seed echo"]) < 0.1
+    rows = summarise({"none": per_clip}, 2)
+    assert rows[0]["seed echo"] == pytest.approx(1.0) and abs(rows[1]["seed echo"]) < 0.1
+
+
 def test_long_run_smoke(tmp_path):
     from benchmarks import long_run
 
-    long_run.main(["--tiny", "--steps", "4", "--seconds", "2", "--clips", "1", "--guides", "lpc,match",
+    long_run.main(["--tiny", "--steps", "4", "--seconds", "2", "--clips", "2", "--guides", "lpc,match",
                    "--out", str(tmp_path / "l")])
     data = json.loads((tmp_path / "l" / "long_run.json").read_text())
     assert [r["guide"] for r in data["rows"]] == ["lpc", "lpc", "match", "match"]
     assert len(data["runs"]["match"][0]) == 2 and (tmp_path / "l" / "long_run.png").stat().st_size > 1000
     assert "| match | 2 |" in (tmp_path / "l.md").read_text()
+    assert all(-1.0 <= s["seed echo"] <= 1.0 for clip in data["runs"]["lpc"] for s in clip)
     (tmp_path / "l" / "long_run.png").unlink()
-    long_run.main(["--replot", str(tmp_path / "l" / "long_run.json"), "--out", str(tmp_path / "l")])
-    assert (tmp_path / "l" / "long_run.png").stat().st_size > 1000
+    long_run.main(["--replot", str(tmp_path / "l" / "long_run.json"), "--out", str(tmp_path / "new" / "l")])
+    assert (tmp_path / "new" / "l" / "long_run.png").stat().st_size > 1000  # the folder is made
+    from diffwave.io.errors import UserError
+
+    (tmp_path / "other.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(UserError, match="is not a long_run.json"):
+        long_run.main(["--replot", str(tmp_path / "other.json"), "--out", str(tmp_path / "l")])

@@ -11,6 +11,7 @@ from benchmarks.metrics import (
     pitch_accuracy,
     seam_flux_ratio,
     seam_pitch_jump_cents,
+    seed_echo,
     yin,
 )
 
@@ -88,3 +89,18 @@ def test_crepe_leaves_no_torchaudio_stand_in_behind():
     crepe.load_torchcrepe()
     mod = sys.modules.get("torchaudio")
     assert mod is None or hasattr(mod, "load")  # absent, or the real torchaudio
+
+
+def test_seed_echo_is_one_for_one_waveform_whatever_the_prompt_and_small_for_real_continuations():
+    """The same waveform at three gains echoes 1; independent noise and the reference clips' real
+    next seconds echo near 0; a silent run scores 0; one run has nothing to echo (NaN)."""
+    from benchmarks.common import clips
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(8000)
+    assert seed_echo(np.stack([y, 0.1 * y, 3.0 * y])) == pytest.approx([1.0] * 3)
+    assert np.all(np.abs(seed_echo(rng.standard_normal((4, 8000)))) < 0.05)
+    assert seed_echo(np.stack([y, y, np.zeros(8000)])) == pytest.approx([0.5, 0.5, 0.0])  # median of (1, 0), and of (0, 0)
+    assert np.isnan(seed_echo(y[None])).all()
+    real = np.stack([x[5 * RATE : 6 * RATE] for _, x in clips(None, RATE)])  # [8 clips, 1 s]
+    assert np.all(np.abs(seed_echo(real)) < 0.05)
