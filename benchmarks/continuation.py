@@ -388,13 +388,13 @@ def measure(model, samplers: list[str], seeds: int, steps: int, limit: int | Non
                 seconds, made = seconds + secs, made + 1
                 gen = out[seam:].astype(np.float32)
                 scores = score_run(gen, audio[seam : seam + cont], real_pitch, real_voiced, rate, crepe_model)
-                runs.setdefault((sampler, group), []).append(scores)
-                made_runs.append(((sampler, group, seed), scores, gen))
-                scores.update(prompt=name, seed=seed)
+                run = {"sampler": sampler, "prompts": group, "prompt": name, "seed": seed, **scores}
+                runs.setdefault((sampler, group), []).append(run)
+                made_runs.append(((sampler, group, seed), run, gen))
                 env[sampler].append(envelope(np.concatenate([audio[:seam], gen]), rate, seam))
         cost[sampler] = seconds / (made * CONTINUATION_S)
     add_seed_echo(made_runs, rate)
-    per_run = [{"sampler": key[0], "prompts": key[1], **scores} for key, scores, _ in made_runs]
+    per_run = [run for _, run, _ in made_runs]
     rows = [{"sampler": s, "prompts": g, **summarise(r), "wall s per new s": cost[s]} for (s, g), r in runs.items()]
     return {"rows": rows, "runs": per_run, "envelopes": {k: np.median(np.stack(v), axis=0).tolist() for k, v in env.items()},
             "steps": steps, "guide": guide, "strength": strength, "seeds": seeds, "first_seed": first_seed, "context": context, "new": new, "precision": precision, "machine": machine()}
