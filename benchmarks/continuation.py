@@ -202,7 +202,7 @@ def summarise(runs: list[dict]) -> dict:
 def add_seed_echo(made: list[tuple[tuple, dict, np.ndarray]], rate: int) -> None:
     """Set each run's ``seed echo`` (:func:`benchmarks.metrics.seed_echo` over
     :data:`ECHO_WINDOW_S`) among the runs of its key (sampler, prompt set, seed). ``made``:
-    (key, the run's scores, its generated audio [L]); the scores are updated in place."""
+    (key, the run's dict as saved in ``runs``, its generated audio [L]); the dicts are updated in place."""
     span = slice(int(ECHO_WINDOW_S[0] * rate), int(ECHO_WINDOW_S[1] * rate))
     keys: dict[tuple, list[int]] = {}
     for i, (key, _, _) in enumerate(made):
