@@ -408,6 +408,32 @@ def test_fine_tune_onto_a_zero_terminal_snr_schedule(wav_dir, tmp_path):
     assert float(training_schedule(config).alpha_bars[-1]) == pytest.approx(1e-4)
 
 
+def test_fine_tune_to_a_new_sample_rate_keeps_the_weights(wav_dir, tmp_path):
+    """--sample-rate may change an --init model's rate: the run starts from its weights (the first
+    checkpoint's EMA is one update from them, not a fresh init) and its checkpoints carry the new rate;
+    the shape must still match."""
+    from dataclasses import replace
+
+    from diffwave.checkpoint import save_model
+    from diffwave.training.state import ema_model
+
+    from .conftest import tiny_model
+
+    parent = tiny_model()
+    start = tmp_path / "start.safetensors"
+    save_model(start, parent)
+    args = ["train", str(wav_dir), "--out", str(tmp_path / "run"), "--max-steps", "1", "--init", str(start),
+            "--sample-rate", "16000", "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu"]
+    assert run_app(app, args) == 0
+    config = load_state(tmp_path / "run", CPU)[1]
+    assert config == replace(TINY, sample_rate=16000)  # TINY runs at 8 kHz
+    ema, _ = ema_model(tmp_path / "run")
+    for name, p in parent.state_dict().items():  # one Adam step moves a weight by about the rate, 2e-4
+        assert torch.allclose(ema.state_dict()[name], p, atol=5e-4), name
+    bad = args[:3] + [str(tmp_path / "run2")] + args[4:] + ["--layers", "9"]
+    assert run_app(app, bad) == 1
+
+
 def test_compile_mode_reaches_torch_compile_and_a_bad_one_is_one_line(wav_dir, tmp_path, monkeypatch):
     """compile="reduce-overhead" (CUDA graphs on a GPU) is passed to torch.compile as its mode; an
     unknown mode is refused before a run folder is claimed."""

@@ -80,9 +80,10 @@ def load_state(run_dir: Path, device: torch.device) -> tuple[RunState, ModelConf
 
 
 # Config fields a fine-tune may change: they change what the network is trained on (level maps,
-# the noise schedule's top) or the prior it corrects (the FFT's padding or block), not its shape or what
-# its output means.
-FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar", "spectral_zero_pad", "spectral_block")
+# the noise schedule's top, the audio's rate) or the prior it corrects (the FFT's padding or block),
+# not its shape or what its output means. A new rate keeps the weights as a start: the same taps
+# then span twice the time at half the rate, and the run relearns what they hear.
+FINE_TUNABLE = ("mixed_levels", "terminal_alpha_bar", "spectral_zero_pad", "spectral_block", "sample_rate")
 
 
 def init_steps(path: str) -> int:
