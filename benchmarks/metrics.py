@@ -133,5 +133,6 @@ def seed_echo(runs: np.ndarray) -> np.ndarray:
         return np.full(len(y), np.nan)
     norm = np.linalg.norm(y, axis=1)
     gram = (y @ y.T) / np.maximum(np.outer(norm, norm), 1e-24)  # [P, P]
+    gram = np.clip(gram, -1.0, 1.0)  # Cauchy-Schwarz bounds it; rounding can pass 1 by an ulp
     off = ~np.eye(len(y), dtype=bool)
     return np.median(gram[off].reshape(len(y), len(y) - 1), axis=1)

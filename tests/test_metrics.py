@@ -99,6 +99,8 @@ def test_seed_echo_is_one_for_one_waveform_whatever_the_prompt_and_small_for_rea
     rng = np.random.default_rng(0)
     y = rng.standard_normal(8000)
     assert seed_echo(np.stack([y, 0.1 * y, 3.0 * y])) == pytest.approx([1.0] * 3)
+    same = np.random.default_rng(1).standard_normal(8000)
+    assert np.all(np.abs(seed_echo(np.stack([same, same]))) <= 1.0)  # unclipped, rounding gives 1 + 2e-16 here
     assert np.all(np.abs(seed_echo(rng.standard_normal((4, 8000)))) < 0.05)
     assert seed_echo(np.stack([y, y, np.zeros(8000)])) == pytest.approx([0.5, 0.5, 0.0])  # median of (1, 0), and of (0, 0)
     assert np.isnan(seed_echo(y[None])).all()
