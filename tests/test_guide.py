@@ -160,3 +160,23 @@ def test_inpaint_and_loop_take_the_guide(ex):
 def test_bad_guide_options_are_one_line_errors(ex, bad, message):
     with pytest.raises(UserError, match=message):
         ex.extend(piano_like(0.2, RATE), RATE, 0.1, **{**FAST, **bad})
+
+
+def test_candidates_share_one_fit_in_their_first_frame(ex, monkeypatch):
+    """K candidates start from one context, so their first frame fits it once, not K times (a Burg
+    fit costs 0.3-0.6 s); the guesses are those of a fresh fit, and a new context is fitted anew."""
+    import extend.guide as guide_module
+
+    fits = []
+    real = guide_module.lpc_continuation
+    monkeypatch.setattr(guide_module, "lpc_continuation", lambda *a, **k: fits.append(1) or real(*a, **k))
+    audio = piano_like(0.6, RATE)
+    for name in ("lpc", "match"):
+        fits.clear()
+        ex.candidates(audio, RATE, 0.1, count=3, guide=name, strength=0.3, **FAST)
+        assert len(fits) == 1, name
+    guide = make_guide("lpc", RATE)
+    first = guide(audio, 400)
+    first[:] = 0.0  # a caller's edit does not reach the next caller
+    assert np.array_equal(guide(audio, 400), real(audio[-len(audio):], 400))
+    assert len(fits) == 2 and np.array_equal(guide(audio[:-1], 400), real(audio[:-1], 400)) and len(fits) == 3
