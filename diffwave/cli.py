@@ -81,6 +81,8 @@ def train_cmd(
                                                                    "fused Adam, loss read every --log-every steps."),
     compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
     log_every: int = typer.Option(10, help="Log row (and, with --device-data, loss read-back) every N steps."),
+    levels: Optional[str] = typer.Option(None, help="Train only on noise levels LOW-HIGH (training steps t, "
+                                                     "HIGH excluded), e.g. 125-175; default all of 0-T."),
 ) -> None:
     """Train on random crops of DATA_DIR; rerunning the same command resumes.
 
@@ -103,9 +105,20 @@ def train_cmd(
     cfg = TrainConfig(batch_size=batch_size, crop_seconds=crop_seconds, learning_rate=learning_rate, loss=loss,
                       objective=objective, max_steps=max_steps, save_every=save_every, seed=seed,
                       init=str(init) if init is not None else "", mixed_fraction=mixed_fraction,
-                      device_data=device_data, log_every=log_every, warmup_steps=warmup_steps)
+                      device_data=device_data, log_every=log_every, warmup_steps=warmup_steps,
+                      **_level_range(levels))
     with _StopCondition(minutes) as stop:
         _train_until_stopped(data_dir, out, config, cfg, device, precision, stop, max_steps, state_mb, compile)
+
+
+def _level_range(text: Optional[str]) -> dict:
+    """``--levels LOW-HIGH`` as TrainConfig fields; one-line UserError when it is not two integers."""
+    if text is None:
+        return {}
+    low, sep, high = text.partition("-")
+    if sep and low.strip().isdigit() and high.strip().isdigit():
+        return {"level_low": int(low), "level_high": int(high)}
+    raise UserError(f"--levels must be LOW-HIGH, two integers such as 125-175; got {text!r}")
 
 
 def _train_until_stopped(data_dir: Path, out: Path, config: Optional[ModelConfig], cfg, device: str, precision: str,

@@ -466,3 +466,32 @@ def test_warmup_ramps_the_first_updates_and_resumes_exactly(wav_dir, tmp_path):
         assert torch.equal(x, y), k
     with pytest.raises(UserError, match="--warmup-steps must be 0 or more"):
         _cfg(warmup_steps=-1)
+
+
+def test_levels_draws_only_that_band_and_a_bad_band_is_one_line(wav_dir, tmp_path, monkeypatch, capsys):
+    """--levels 12-15 noises every crop at a level in [12, 15), where the default draws all of [0, T);
+    a band that is not LOW < HIGH inside the schedule is one line."""
+    import diffwave.training.loop as loop
+    from diffwave.schedule import training_schedule
+
+    seen = []
+    real = loop.forward_noise
+    monkeypatch.setattr(loop, "forward_noise", lambda x0, a, noise: seen.append(a.flatten()) or real(x0, a, noise))
+    abar = training_schedule(TINY).alpha_bars.float()
+    train(wav_dir, tmp_path / "band", TINY, _cfg(max_steps=20, level_low=12, level_high=15), CPU)
+    band = torch.cat(seen)
+    assert band.numel() == 80 and band.min() >= abar[14] - 1e-7 and band.max() <= abar[12] + 1e-7
+    seen.clear()
+    train(wav_dir, tmp_path / "all", TINY, _cfg(max_steps=20), CPU)
+    every = torch.cat(seen)
+    assert every.max() > abar[12] + 1e-4 and every.min() < abar[14] - 1e-4
+    with pytest.raises(UserError, match="outside the schedule"):
+        train(wav_dir, tmp_path / "over", TINY, _cfg(max_steps=1, level_low=12, level_high=25), CPU)
+    args = ["train", str(wav_dir), "--out", str(tmp_path / "cli"), "--sample-rate", "8000", "--channels", "4",
+            "--layers", "4", "--dilation-cycle", "2", "--max-steps", "1",
+            "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu"]
+    for bad, message in (("15-12", "--levels must be LOW-HIGH with 0 <= LOW < HIGH"), ("x-3", "two integers")):
+        assert run_app(app, args + ["--levels", bad]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "cli").exists()

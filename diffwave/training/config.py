@@ -32,6 +32,10 @@ class TrainConfig:
     # Learning rate ramped linearly over the run's first steps: Adam's first updates move every weight
     # by about the learning rate whatever its gradient, which jolts a grown or fine-tuned model.
     warmup_steps: int = 0
+    # Training levels t drawn uniformly from [level_low, level_high) instead of [0, T) (level_high 0 = T):
+    # a run that spends every step on a band of noise levels, to ask what that band alone can learn.
+    level_low: int = 0
+    level_high: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in ("l1", "l2"):
@@ -49,6 +53,15 @@ class TrainConfig:
             raise UserError(f"--mixed-fraction must be in [0, 1], got {self.mixed_fraction}")
         if not math.isfinite(self.crop_seconds) or self.crop_seconds < 0:
             raise UserError("--crop-seconds must be a non-negative number")
+        if self.level_low < 0 or self.level_high < 0 or (self.level_high and self.level_low >= self.level_high):
+            raise UserError(f"--levels must be LOW-HIGH with 0 <= LOW < HIGH, got {self.level_low}-{self.level_high}")
+
+    def levels(self, num_steps: int) -> tuple[int, int]:
+        """The training levels [low, high) for a schedule of ``num_steps``; UserError past its end."""
+        high = self.level_high or num_steps
+        if high > num_steps or self.level_low >= high:
+            raise UserError(f"--levels {self.level_low}-{high} is outside the schedule's 0-{num_steps}")
+        return self.level_low, high
 
     def crop_samples(self, model: DiffWave) -> int:
         if self.crop_seconds > 0:

@@ -168,6 +168,7 @@ def train(
                             f"intact (try a lower --learning-rate)")
         return value
 
+    low, high = train_cfg.levels(config.num_steps)
     pending: list[dict] = []
     window: list[float] = []  # losses since the last log row; rows hold their mean
     t_start = time.perf_counter()
@@ -175,7 +176,7 @@ def train(
     while state.step < train_cfg.max_steps:
         g = step_generator(train_cfg.seed, state.step, rank, draw_on)
         x0 = crops.batch(train_cfg.batch_size, g) * config.data_scale
-        t = torch.randint(0, config.num_steps, (train_cfg.batch_size,), generator=g, device=draw_on)
+        t = torch.randint(low, high, (train_cfg.batch_size,), generator=g, device=draw_on)  # [0, T): the same draws as ever
         noise = torch.randn(x0.shape, generator=g, device=draw_on)
         if config.mixed_levels:  # drawn after the ordinary draws: a plain run's randomness is unchanged
             t = level_maps(t, x0.shape[1], train_cfg.mixed_fraction, g)  # [B, L]
