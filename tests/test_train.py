@@ -487,6 +487,7 @@ def test_levels_draws_only_that_band_and_a_bad_band_is_one_line(wav_dir, tmp_pat
     assert every.max() > abar[12] + 1e-4 and every.min() < abar[14] - 1e-4
     with pytest.raises(UserError, match="outside the schedule"):
         train(wav_dir, tmp_path / "over", TINY, _cfg(max_steps=1, level_low=12, level_high=25), CPU)
+    assert not (tmp_path / "over").exists()  # refused before the run folder is claimed
     args = ["train", str(wav_dir), "--out", str(tmp_path / "cli"), "--sample-rate", "8000", "--channels", "4",
             "--layers", "4", "--dilation-cycle", "2", "--max-steps", "1",
             "--crop-seconds", "0.25", "--batch-size", "2", "--device", "cpu"]

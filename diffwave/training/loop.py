@@ -131,6 +131,7 @@ def train(
         start = _init_model(train_cfg.init, config) if train_cfg.init else None
         config = config or (start.config if start is not None else ModelConfig())
         _check_part_size(config, state_mb)  # before the folder is claimed: a run that cannot save never starts
+        train_cfg.levels(config.num_steps)  # likewise a band outside the schedule
         if rank == 0:
             _claim_run_dir(run_dir)
         state = new_state(config, train_cfg, device)
