@@ -177,7 +177,7 @@ def train(
     while state.step < train_cfg.max_steps:
         g = step_generator(train_cfg.seed, state.step, rank, draw_on)
         x0 = crops.batch(train_cfg.batch_size, g) * config.data_scale
-        t = torch.randint(low, high, (train_cfg.batch_size,), generator=g, device=draw_on)  # [0, T): the same draws as ever
+        t = torch.randint(low, high, (train_cfg.batch_size,), generator=g, device=draw_on)  # default [0, T): the draws every earlier run made
         noise = torch.randn(x0.shape, generator=g, device=draw_on)
         if config.mixed_levels:  # drawn after the ordinary draws: a plain run's randomness is unchanged
             t = level_maps(t, x0.shape[1], train_cfg.mixed_fraction, g)  # [B, L]
